@@ -1,0 +1,9 @@
+import type { Command } from "commander";
+
+/**
+ * Every CLI command, one module each. A command module exports `register(program)`, which adds
+ * the command and its options; the action calls into pipeline/ and throws errors from errors.ts.
+ */
+export type RegisterCommand = (program: Command) => void;
+
+export const COMMANDS: readonly RegisterCommand[] = [];

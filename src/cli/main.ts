@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError } from "commander";
+import { ExitCode, formatDiagnostic, isWildsealError } from "../errors.ts";
+import { COMMANDS } from "./commands.ts";
+
+/** Builds the program; each command lives in its own module and registers itself. */
+export function buildProgram(): Command {
+  const program = new Command("wildseal")
+    .description("Seal one wildcard TLS certificate for many tenants and deliver it through GitOps")
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+/** Maps any error to a message on stderr and an exit code from the contract. Never prints key material. */
+export function reportError(e: unknown, stderr: (s: string) => void): number {
+  if (e instanceof CommanderError) {
+    if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0) return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  if (isWildsealError(e)) {
+    const diags = "diagnostics" in e ? e.diagnostics : [];
+    for (const d of diags) stderr(`${formatDiagnostic(d)}\n`);
+    if (diags.length === 0 || e.message !== "") stderr(`wildseal: ${e.message}\n`);
+    return e.exitCode;
+  }
+  stderr(`wildseal: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+  return ExitCode.dependency;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv], { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  } catch (e) {
+    return reportError(e, (s) => process.stderr.write(s));
+  }
+}
+
+// Run when executed (also through npm's bin symlink), not when imported by tests.
+const invokedDirectly =
+  process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+if (invokedDirectly) {
+  process.exitCode = await main(process.argv.slice(2));
+}
