@@ -1,0 +1,242 @@
+/**
+ * The reconcile loop: turns a stream of "something may have changed" triggers into as few reconciles
+ * as correctness allows. Level-triggered: a reconcile looks at the world, not at the trigger, so
+ * triggers are only coalesced and passed along for logging.
+ *
+ * - a burst is debounced into one reconcile (window opens at the burst's first trigger);
+ * - `startup` skips the debounce: the catch-up reconcile runs at once;
+ * - one reconcile at a time; triggers arriving meanwhile coalesce into exactly one follow-up;
+ * - a periodic `resync` trigger bounds how long a missed event can go unnoticed;
+ * - a failure is retried with jittered exponential backoff, at most `maxRetries` times, then the loop
+ *   waits for the next trigger (the resync is one); while backing off, new triggers wait too, so a
+ *   failing remote is not hammered by a chatty source.
+ */
+import type { Logger } from "../ops/logger.ts";
+import { recordReconcile, type WildsealMetrics } from "../ops/metrics.ts";
+import type { ReconcileFn, ReconcileOutcome, Trigger } from "./trigger.ts";
+
+export interface RetryPolicy {
+  readonly initialMs: number;
+  readonly maxMs: number;
+  /** retries after a failure before giving up until the next trigger */
+  readonly maxRetries: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { initialMs: 2_000, maxMs: 120_000, maxRetries: 5 };
+
+export interface ReconcileLoopOptions {
+  readonly reconcile: ReconcileFn;
+  readonly debounceMs: number;
+  /** 0 disables the periodic resync */
+  readonly resyncIntervalMs: number;
+  readonly log: Logger;
+  readonly metrics?: WildsealMetrics;
+  readonly retry?: RetryPolicy;
+  /** [0,1) source for backoff jitter; injectable for deterministic tests */
+  readonly random?: () => number;
+}
+
+export interface StopOptions {
+  /** let the running reconcile finish for this long before aborting it; default 0 (abort at once) */
+  readonly graceMs?: number;
+}
+
+export interface LoopStatus {
+  readonly alive: boolean;
+  readonly running: boolean;
+  /** true once any reconcile ended published or unchanged: what /readyz reports */
+  readonly succeededOnce: boolean;
+  readonly lastSuccessAt: Date | undefined;
+  readonly consecutiveFailures: number;
+  readonly lastOutcome: ReconcileOutcome["kind"] | undefined;
+}
+
+export interface ReconcileLoop {
+  trigger(trigger: Trigger): void;
+  /** Stop accepting triggers; finish (within graceMs) or abort the running reconcile; resolves when it settled. */
+  stop(options?: StopOptions): Promise<void>;
+  /** Resolves when nothing runs and nothing is scheduled (the periodic resync aside). */
+  idle(): Promise<void>;
+  status(): LoopStatus;
+}
+
+/** Jittered exponential backoff: the n-th retry (1-based) waits in [d/2, d), d = min(initial·2^(n-1), max). */
+export function backoffDelay(policy: Pick<RetryPolicy, "initialMs" | "maxMs">, attempt: number, random: () => number): number {
+  const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+}
+
+/** Merge a trigger into a pending set: one entry per kind+detail, first arrival order kept. */
+export function coalesce(pending: readonly Trigger[], trigger: Trigger): Trigger[] {
+  const same = pending.some((t) => t.kind === trigger.kind && t.detail === trigger.detail);
+  return same ? [...pending] : [...pending, trigger];
+}
+
+export function startReconcileLoop(options: ReconcileLoopOptions): ReconcileLoop {
+  const retry = options.retry ?? DEFAULT_RETRY;
+  const random = options.random ?? Math.random;
+  const log = options.log;
+
+  let alive = true;
+  let pending: Trigger[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let timerDue = Number.POSITIVE_INFINITY;
+  /** earliest time the next reconcile may start (set by backoff after a failure) */
+  let notBefore = 0;
+  let running: { promise: Promise<void>; abort: AbortController } | undefined;
+  let failures = 0;
+  let succeededOnce = false;
+  let lastSuccessAt: Date | undefined;
+  let lastOutcome: ReconcileOutcome["kind"] | undefined;
+  let idleWaiters: Array<() => void> = [];
+
+  const resync =
+    options.resyncIntervalMs > 0
+      ? setInterval(() => loop.trigger({ kind: "resync" }), options.resyncIntervalMs)
+      : undefined;
+
+  function isIdle(): boolean {
+    return running === undefined && timer === undefined;
+  }
+
+  function settleIdle(): void {
+    if (!isIdle()) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Run no earlier than `delayMs` from now (and never before the backoff allows); keeps an earlier timer. */
+  function schedule(delayMs: number): void {
+    if (!alive || running) return;
+    const due = Math.max(Date.now() + delayMs, notBefore);
+    if (timer !== undefined && timerDue <= due) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timerDue = due;
+    timer = setTimeout(fire, Math.max(0, due - Date.now()));
+  }
+
+  function fire(): void {
+    timer = undefined;
+    timerDue = Number.POSITIVE_INFINITY;
+    if (!alive || running || pending.length === 0) {
+      settleIdle();
+      return;
+    }
+    const batch = pending;
+    pending = [];
+    const abort = new AbortController();
+    const promise = runOnce(batch, abort.signal).finally(() => {
+      running = undefined;
+      afterRun();
+    });
+    running = { promise, abort };
+  }
+
+  async function runOnce(batch: readonly Trigger[], signal: AbortSignal): Promise<void> {
+    const started = Date.now();
+    log.info({ triggers: batch.map(describe) }, "reconcile started");
+    let outcome: ReconcileOutcome;
+    try {
+      outcome = await options.reconcile(signal, batch);
+    } catch (error) {
+      outcome = { kind: "failed", error };
+    }
+    lastOutcome = outcome.kind;
+    if (options.metrics) recordReconcile(options.metrics, outcome, new Date());
+    const ms = Date.now() - started;
+    if (outcome.kind === "failed") {
+      failures += 1;
+      onFailure(batch, outcome.error, ms, signal);
+      return;
+    }
+    failures = 0;
+    notBefore = 0;
+    succeededOnce = true;
+    lastSuccessAt = new Date();
+    if (outcome.kind === "published") log.info({ commit: outcome.commit, ms }, "reconcile published");
+    else log.info({ ms }, "reconcile found nothing to publish");
+  }
+
+  function onFailure(batch: readonly Trigger[], error: unknown, ms: number, signal: AbortSignal): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (signal.aborted) {
+      log.warn({ ms, error: message }, "reconcile abandoned: stopping");
+      return;
+    }
+    if (failures > retry.maxRetries) {
+      log.error({ ms, error: message, failures }, "reconcile failed; retries exhausted, waiting for the next trigger");
+      // Even the next trigger waits out one more backoff step: a chatty source must not hammer a dead remote.
+      notBefore = Date.now() + backoffDelay(retry, failures, random);
+      failures = 0;
+      return;
+    }
+    const delay = backoffDelay(retry, failures, random);
+    notBefore = Date.now() + delay;
+    // Re-queue what this run was for, so the retry runs even if nothing new arrives.
+    for (const t of batch) pending = coalesce(pending, t);
+    log.warn({ ms, error: message, failures, retryInMs: delay }, "reconcile failed; will retry");
+  }
+
+  function afterRun(): void {
+    if (alive && pending.length > 0) schedule(options.debounceMs);
+    settleIdle();
+  }
+
+  const loop: ReconcileLoop = {
+    trigger(trigger: Trigger): void {
+      if (!alive) return;
+      pending = coalesce(pending, trigger);
+      if (running) return; // coalesced into the follow-up scheduled when the run ends
+      schedule(trigger.kind === "startup" ? 0 : options.debounceMs);
+    },
+
+    async stop(stopOptions: StopOptions = {}): Promise<void> {
+      if (!alive) {
+        await running?.promise;
+        return;
+      }
+      alive = false;
+      if (resync) clearInterval(resync);
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      pending = [];
+      const current = running;
+      if (current) {
+        const graceMs = stopOptions.graceMs ?? 0;
+        let graceTimer: NodeJS.Timeout | undefined;
+        if (graceMs > 0) {
+          const grace = new Promise<void>((resolve) => {
+            graceTimer = setTimeout(resolve, graceMs);
+          });
+          await Promise.race([current.promise, grace]);
+          clearTimeout(graceTimer);
+        }
+        if (running === current) current.abort.abort(new Error("wildseal is stopping"));
+        await current.promise;
+      }
+      settleIdle();
+    },
+
+    idle(): Promise<void> {
+      if (isIdle()) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+
+    status(): LoopStatus {
+      return {
+        alive,
+        running: running !== undefined,
+        succeededOnce,
+        lastSuccessAt,
+        consecutiveFailures: failures,
+        lastOutcome,
+      };
+    },
+  };
+  return loop;
+}
+
+function describe(t: Trigger): string {
+  return t.detail === undefined ? t.kind : `${t.kind}: ${t.detail}`;
+}
