@@ -34,3 +34,13 @@ export interface Tenant {
   /** repository-relative path of the tenant file, for diagnostics */
   readonly file: string;
 }
+
+/**
+ * A tenant file that failed validation. `name` comes from the file name (only when that is a valid
+ * DNS-1123 label and no valid tenant has the name), so the renderer can leave that tenant's
+ * existing output untouched instead of pruning it.
+ */
+export interface InvalidTenant {
+  readonly name: string;
+  readonly file: string;
+}

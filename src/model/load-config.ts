@@ -1,0 +1,153 @@
+import type { Diagnostic } from "../errors.ts";
+import { InvalidInputError } from "../errors.ts";
+import { parseYamlDocument } from "../yaml/load.ts";
+import type { PositionedDocument } from "../yaml/load.ts";
+import {
+  API_VERSION,
+  CONFIG_FILE,
+  DEFAULT_CONTROLLER,
+  DEFAULT_OUTPUT,
+  DEFAULT_SCOPE,
+  DEFAULT_SECRET_NAME,
+  configSchema,
+} from "./config-schema.ts";
+import type { RawConfig } from "./config-schema.ts";
+import { readRepoFile } from "./read-repo-file.ts";
+import { resolveInsideRepo, unsafeRelativePathReason } from "./repo-paths.ts";
+import { parseWithSchema } from "./schema-diagnostics.ts";
+import type { ClusterConfig, WildsealConfig } from "./types.ts";
+
+/** Top-level names the output folder must never be, or be inside: a prune there would delete inputs. */
+const RESERVED_TOP_LEVEL = new Set(["tenants", "templates", "clusters", ".git", CONFIG_FILE]);
+
+export interface LoadedConfig {
+  readonly config?: WildsealConfig;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Reads and validates `wildseal.yaml`; any problem leaves `config` undefined (then nothing renders). */
+export async function loadConfig(repoDir: string): Promise<LoadedConfig> {
+  const read = await readRepoFile(repoDir, CONFIG_FILE);
+  if (read.kind === "missing") {
+    return {
+      diagnostics: [
+        {
+          path: CONFIG_FILE,
+          line: 1,
+          col: 1,
+          message: `missing: create it (apiVersion: ${API_VERSION}, kind: Config) or pass --repo with the repository's folder`,
+        },
+      ],
+    };
+  }
+  if (read.kind === "refused") return { diagnostics: [read.diagnostic] };
+
+  let doc: PositionedDocument;
+  try {
+    doc = parseYamlDocument(read.text, CONFIG_FILE);
+  } catch (e) {
+    if (e instanceof InvalidInputError) return { diagnostics: [...e.diagnostics] };
+    throw e;
+  }
+  const parsed = parseWithSchema(configSchema, doc, CONFIG_FILE);
+  if (parsed.value === undefined) return { diagnostics: parsed.diagnostics };
+  const raw = parsed.value;
+
+  const diagnostics: Diagnostic[] = [];
+  const at = (path: readonly (string | number)[], message: string): void => {
+    diagnostics.push({ path: CONFIG_FILE, ...doc.locate(path), message });
+  };
+
+  const clusters: ClusterConfig[] = [];
+  const seen = new Set<string>();
+  for (const [i, c] of raw.spec.clusters.entries()) {
+    const here = ["spec", "clusters", i];
+    if (seen.has(c.name)) at([...here, "name"], `cluster name "${c.name}" is used twice: rename one of them`);
+    seen.add(c.name);
+    const cluster = await clusterConfig(repoDir, c, (p, m) => at([...here, ...p], m), i);
+    if (cluster !== undefined) clusters.push(cluster);
+  }
+
+  const output = raw.spec.output ?? DEFAULT_OUTPUT;
+  const outputProblem = outputFolderProblem(output);
+  if (outputProblem !== undefined) at(["spec", "output"], `spec.output ${JSON.stringify(output)} ${outputProblem}`);
+
+  if (diagnostics.length > 0) return { diagnostics };
+  return {
+    config: {
+      name: raw.metadata.name,
+      source: { namespace: raw.spec.source.namespace, name: raw.spec.source.name },
+      clusters,
+      defaults: {
+        secretName: raw.spec.defaults?.secretName ?? DEFAULT_SECRET_NAME,
+        scope: raw.spec.defaults?.scope ?? DEFAULT_SCOPE,
+      },
+      output: output.replace(/\/+$/, ""),
+    },
+    diagnostics: [],
+  };
+}
+
+type RawCluster = RawConfig["spec"]["clusters"][number];
+
+async function clusterConfig(
+  repoDir: string,
+  c: RawCluster,
+  at: (path: readonly (string | number)[], message: string) => void,
+  index: number,
+): Promise<ClusterConfig | undefined> {
+  const name = `spec.clusters[${index}]`;
+  if (c.sealingCert !== undefined && c.controller !== undefined) {
+    at(["controller"], `${name} sets both sealingCert and controller: keep one`);
+    return undefined;
+  }
+  if (c.controller !== undefined) {
+    return {
+      name: c.name,
+      sealing: {
+        kind: "controller",
+        namespace: c.controller.namespace ?? DEFAULT_CONTROLLER.namespace,
+        name: c.controller.name ?? DEFAULT_CONTROLLER.name,
+      },
+    };
+  }
+  if (c.sealingCert === undefined) {
+    at([], `${name} (${c.name}) needs sealingCert (a path in this repository) or controller ({namespace, name}): add one`);
+    return undefined;
+  }
+  const path = c.sealingCert;
+  const reason = unsafeRelativePathReason(path);
+  if (reason !== undefined) {
+    at(["sealingCert"], `${name}.sealingCert ${JSON.stringify(path)} ${reason}`);
+    return undefined;
+  }
+  try {
+    await resolveInsideRepo(repoDir, path);
+  } catch (e) {
+    if (e instanceof InvalidInputError) {
+      at(["sealingCert"], `${name}.sealingCert ${JSON.stringify(path)} resolves outside the repository (symlink): commit the certificate itself`);
+      return undefined;
+    }
+    if (typeof e === "object" && e !== null && "code" in e && (e.code === "ENOENT" || e.code === "ENOTDIR")) {
+      at(
+        ["sealingCert"],
+        `${name}.sealingCert ${JSON.stringify(path)} does not exist: fetch it (kubeseal --fetch-cert > ${path}) or fix the path`,
+      );
+      return undefined;
+    }
+    throw e;
+  }
+  return { name: c.name, sealing: { kind: "file", path } };
+}
+
+/** Why `output` can not be the rendered folder, or undefined. */
+export function outputFolderProblem(output: string): string | undefined {
+  const trimmed = output.replace(/\/+$/, "");
+  const reason = unsafeRelativePathReason(trimmed);
+  if (reason !== undefined) return reason;
+  const top = trimmed.split("/")[0] ?? "";
+  if (RESERVED_TOP_LEVEL.has(top)) {
+    return `is inside ${top}, which wildseal reads: choose a folder of its own such as ${DEFAULT_OUTPUT}`;
+  }
+  return undefined;
+}

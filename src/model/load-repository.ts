@@ -1,0 +1,30 @@
+import type { Diagnostic } from "../errors.ts";
+import { loadConfig } from "./load-config.ts";
+import { loadTenantFiles, sortDiagnostics } from "./load-tenants.ts";
+import type { LocateInFile } from "./rules.ts";
+import type { InvalidTenant, Tenant, WildsealConfig } from "./types.ts";
+
+export interface RepositoryModel {
+  /** undefined when wildseal.yaml has any problem: then nothing renders */
+  readonly config?: WildsealConfig;
+  /** valid tenants in file-name order (empty without a config) */
+  readonly tenants: Tenant[];
+  readonly invalid: InvalidTenant[];
+  /** config problems first, then tenant problems by file, line, column */
+  readonly diagnostics: Diagnostic[];
+  /** positions in tenant files, for later checks (see LoadedTenants.locate) */
+  readonly locate: LocateInFile;
+}
+
+/** wildseal.yaml and every tenant file, validated; every problem reported at once. */
+export async function loadRepositoryModel(repoDir: string): Promise<RepositoryModel> {
+  const loaded = await loadConfig(repoDir);
+  const tenants = await loadTenantFiles(repoDir, loaded.config);
+  return {
+    ...(loaded.config !== undefined ? { config: loaded.config } : {}),
+    tenants: tenants.tenants,
+    invalid: tenants.invalid,
+    diagnostics: [...sortDiagnostics(loaded.diagnostics), ...tenants.diagnostics],
+    locate: tenants.locate,
+  };
+}

@@ -1,0 +1,47 @@
+import { lstat, open, realpath, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Diagnostic } from "../errors.ts";
+import { DEFAULT_MAX_YAML_BYTES, tooLargeDiagnostic } from "../yaml/load.ts";
+import { isInside } from "./repo-paths.ts";
+
+export type RepoFileRead =
+  | { readonly kind: "ok"; readonly text: string }
+  | { readonly kind: "missing" }
+  | { readonly kind: "refused"; readonly diagnostic: Diagnostic };
+
+/**
+ * Reads a repository file given by its repo-relative path, once, refusing what must not be read:
+ * a symlink whose target lies outside the repository, anything that is not a regular file, and files
+ * over the size limit (checked on the open handle before reading, so a huge file costs nothing).
+ */
+export async function readRepoFile(repoRoot: string, relPath: string, maxBytes = DEFAULT_MAX_YAML_BYTES): Promise<RepoFileRead> {
+  const abs = join(repoRoot, relPath);
+  const at = (message: string): RepoFileRead => ({ kind: "refused", diagnostic: { path: relPath, line: 1, col: 1, message } });
+  let real: string;
+  try {
+    const link = await lstat(abs);
+    real = link.isSymbolicLink() ? await realpath(abs) : abs;
+    if (link.isSymbolicLink() && !isInside(await realpath(repoRoot), real)) {
+      return at("symlink points outside the repository: replace it with a regular file");
+    }
+    // checked before opening: opening a FIFO would block
+    if (!(await stat(real)).isFile()) return at("not a regular file: remove it or replace it with a YAML file");
+  } catch (e) {
+    if (isNotFound(e)) return { kind: "missing" };
+    throw e;
+  }
+  const handle = await open(real, "r");
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) return { kind: "refused", diagnostic: tooLargeDiagnostic(relPath, size, maxBytes) };
+    const buf = await handle.readFile();
+    if (buf.length > maxBytes) return { kind: "refused", diagnostic: tooLargeDiagnostic(relPath, buf.length, maxBytes) };
+    return { kind: "ok", text: buf.toString("utf8") };
+  } finally {
+    await handle.close();
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return typeof e === "object" && e !== null && "code" in e && (e.code === "ENOENT" || e.code === "ENOTDIR");
+}

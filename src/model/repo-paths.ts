@@ -1,0 +1,58 @@
+import { realpath } from "node:fs/promises";
+import { isAbsolute, relative, resolve, sep } from "node:path";
+import { InvalidInputError } from "../errors.ts";
+import type { ClusterConfig } from "./types.ts";
+
+/**
+ * Paths taken from repository files (`sealingCert`, `output`) are user input: they must name
+ * something inside the repository, both as written (no `..`, not absolute) and once symlinks are
+ * resolved (a committed symlink can point anywhere).
+ */
+
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/** Why a repo-relative path as written is unsafe, or undefined when it is fine. */
+export function unsafeRelativePathReason(p: string): string | undefined {
+  if (p.length === 0) return "is empty";
+  if (isAbsolute(p) || p.startsWith("/") || /^[A-Za-z]:/.test(p)) return "is absolute: write a path relative to the repository root";
+  if (p.includes("\\")) return 'contains "\\": use "/" as separator';
+  const segments = p.split("/");
+  if (segments.includes("..")) return 'contains "..": it must stay inside the repository';
+  const bad = segments.find((s) => !SEGMENT.test(s));
+  if (bad !== undefined) {
+    return `has the part "${bad}": use letters, digits, ".", "_" and "-" only, not starting with "." or "-", and no empty parts`;
+  }
+  return undefined;
+}
+
+/** Whether `child` is `parent` or below it (both absolute, normalised). */
+export function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
+}
+
+/**
+ * Resolves a repo-relative path to an absolute one whose real location (symlinks followed) is
+ * inside the repository. Throws InvalidInputError otherwise; ENOENT propagates as a Node error.
+ */
+export async function resolveInsideRepo(repoDir: string, relPath: string): Promise<string> {
+  const reason = unsafeRelativePathReason(relPath);
+  if (reason !== undefined) throw new InvalidInputError(`path "${relPath}" ${reason}`);
+  const root = await realpath(repoDir);
+  const target = resolve(root, relPath);
+  const real = await realpath(target);
+  if (!isInside(root, real)) {
+    throw new InvalidInputError(`path "${relPath}" resolves outside the repository (symlink): replace it with a regular file`);
+  }
+  return real;
+}
+
+/** The absolute, checked path of a cluster's `sealingCert`; refuses clusters that fetch from a controller. */
+export async function readSealingCertPath(repoDir: string, cluster: ClusterConfig): Promise<string> {
+  if (cluster.sealing.kind !== "file") {
+    throw new InvalidInputError(
+      `cluster ${cluster.name} has no sealingCert file (it fetches from controller ${cluster.sealing.namespace}/${cluster.sealing.name})`,
+    );
+  }
+  return resolveInsideRepo(repoDir, cluster.sealing.path);
+}
