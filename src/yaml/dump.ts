@@ -1,11 +1,11 @@
-import yaml from "js-yaml";
+import { dump } from "js-yaml";
 
 /**
  * Deterministic YAML: keys sorted, no line folding, no anchors. The same object always gives the
  * same bytes, which is what lets an unchanged tenant keep its files exactly.
  */
 export function dumpYaml(value: unknown): string {
-  return yaml.dump(value, { sortKeys: true, lineWidth: -1, noRefs: true });
+  return dump(value, { sortKeys: true, lineWidth: -1, noRefs: true });
 }
 
 /** JSON the way kubectl/kubeseal print it: 2-space indent and a trailing newline. */
