@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { register as render } from "./render.ts";
 
 /**
  * Every CLI command, one module each. A command module exports `register(program)`, which adds
@@ -6,4 +7,4 @@ import type { Command } from "commander";
  */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [];
+export const COMMANDS: readonly RegisterCommand[] = [render];

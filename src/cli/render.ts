@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { formatDiagnostic } from "../errors.ts";
+import { ExitCode } from "../errors.ts";
+import { renderRepository } from "../render/render-repository.ts";
+import type { RenderResult } from "../render/render-repository.ts";
+import { readTlsSource } from "../tls/tls-material.ts";
+
+/**
+ * `wildseal render [--repo DIR] --source-file PATH`: writes `rendered/` in DIR (no commit). The
+ * valid tenants are written even when others are invalid; then every problem is listed and the
+ * exit code is 1.
+ */
+
+export interface RenderCommandOptions {
+  readonly repo: string;
+  readonly sourceFile: string;
+  readonly parallel?: boolean;
+}
+
+/** One line per change that did something; kept tenants are counted, not listed. */
+export function summaryLines(result: RenderResult): string[] {
+  const lines: string[] = [];
+  let kept = 0;
+  for (const c of result.changes) {
+    if (c.kind === "keep") kept++;
+    else lines.push(`${c.kind.padEnd(6)} ${c.cluster === "" ? "-" : c.cluster}/${c.tenant}`);
+  }
+  lines.push(`${result.changes.length - kept} changed, ${kept} unchanged; certificate ${result.leaf.sha256} (notAfter ${result.leaf.notAfter.toISOString()})`);
+  return lines;
+}
+
+export async function runRender(
+  opts: RenderCommandOptions,
+  out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<number> {
+  const tls = await readTlsSource(opts.sourceFile);
+  const result = await renderRepository({
+    repoDir: opts.repo,
+    tls,
+    sourceLabel: opts.sourceFile,
+    ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
+  });
+  for (const line of summaryLines(result)) out(`${line}\n`);
+  for (const d of result.diagnostics) err(`${formatDiagnostic(d)}\n`);
+  return result.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;
+}
+
+export function register(program: Command): void {
+  program
+    .command("render")
+    .description("render rendered/<cluster>/<tenant>/ from tenants/ and templates/ with the given certificate (no commit)")
+    .option("--repo <dir>", "the GitOps repository (a local folder)", ".")
+    .requiredOption("--source-file <path>", "the TLS Secret: a manifest (YAML/JSON, - for stdin) or a folder with tls.crt and tls.key")
+    .action(async (o: { repo: string; sourceFile: string }) => {
+      process.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile });
+    });
+}

@@ -1,0 +1,322 @@
+import type { Diagnostic } from "../errors.ts";
+import type { Tenant } from "../model/types.ts";
+import type { SealTarget } from "../seal/hybrid.ts";
+import type { CertFacts } from "../tls/types.ts";
+import type { PlaceholderContext } from "./placeholders.ts";
+import {
+  ANNOTATION,
+  SEALED_ITEMS,
+  finishSealedSecret,
+  readCommittedSealedSecret,
+  rfc3339,
+  sealedInputsSha256,
+} from "./sealed-secret-document.ts";
+import type { CommittedSealedSecret } from "./sealed-secret-document.ts";
+import { instantiateTemplate } from "./template.ts";
+import type { Template } from "./template.ts";
+import { clusterIndex, tenantFiles } from "./tree.ts";
+import type { RenderedDocument } from "./tree.ts";
+
+/**
+ * The plan (pure): from the model, the certificate facts and the tree as committed, decide per
+ * tenant what happens. Nothing here reads a file, seals or writes.
+ *
+ * keep    — the desired bytes equal the committed bytes: nothing is written (sealing is randomized,
+ *           so re-sealing unchanged inputs would churn Git for nothing).
+ * rewrite — only non-secret content changed (a template, a label, a value) and the committed
+ *           ciphertext is still bound to exactly what would be sealed now (same sealed-inputs hash):
+ *           the files are rewritten with the existing encryptedData.
+ * seal    — new tenant, new leaf (renew), new sealing certificate (reseal), or new name/namespace/
+ *           scope (update): seal, then write.
+ * prune   — a folder whose tenant is gone: delete it.
+ * hold    — the tenant file is invalid, or a gate failed: its committed output stays exactly as it is
+ *           (never pruned: pruning would delete a live Secret).
+ */
+
+export type ChangeKind = "add" | "update" | "renew" | "reseal" | "remove" | "keep" | "hold";
+
+export type TenantPlan =
+  | { readonly kind: "keep"; readonly cluster: string; readonly tenant: Tenant }
+  | { readonly kind: "rewrite"; readonly cluster: string; readonly tenant: Tenant; readonly files: ReadonlyMap<string, string> }
+  | {
+      readonly kind: "seal";
+      readonly cluster: string;
+      readonly tenant: Tenant;
+      readonly change: "add" | "renew" | "reseal" | "update";
+      readonly target: SealTarget;
+      /** documents with the SealedSecret's encryptedData still empty; see `filesAfterSealing` */
+      readonly documents: readonly RenderedDocument[];
+      readonly sealedDocument: number;
+    }
+  | { readonly kind: "prune"; readonly cluster: string; readonly tenant: string }
+  | { readonly kind: "hold"; readonly cluster: string | undefined; readonly tenant: string; readonly diagnostics: readonly Diagnostic[] };
+
+export type IndexPlan =
+  | { readonly kind: "write"; readonly cluster: string; readonly text: string }
+  | { readonly kind: "delete-cluster"; readonly cluster: string };
+
+export interface Plan {
+  readonly tenants: readonly TenantPlan[];
+  /** only the indexes that change */
+  readonly indexes: readonly IndexPlan[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export interface ExistingTenantOutput {
+  /** file name → bytes, as committed */
+  readonly files: ReadonlyMap<string, Buffer>;
+}
+
+export interface ExistingClusterOutput {
+  readonly index: Buffer | undefined;
+  readonly tenants: ReadonlyMap<string, ExistingTenantOutput>;
+}
+
+/** cluster folder → its committed content */
+export type ExistingTree = ReadonlyMap<string, ExistingClusterOutput>;
+
+export interface PlanInput {
+  /** output folder, repository-relative (for diagnostic paths) */
+  readonly output: string;
+  readonly clusters: readonly string[];
+  /** valid tenants */
+  readonly tenants: readonly Tenant[];
+  /** names of tenant files that failed validation: held wherever they have output */
+  readonly invalidTenants: readonly string[];
+  readonly templates: readonly Template[];
+  readonly leaf: CertFacts;
+  /** hex SHA-256 of the tls.crt bytes (the whole chain): public */
+  readonly chainSha256: string;
+  /** cluster → SHA-256 of its sealing certificate; absent when it could not be read (its tenants are held) */
+  readonly sealingCertSha256: ReadonlyMap<string, string>;
+  /** tenant name → problems found by other checks (e.g. hosts not covered): such a tenant is held */
+  readonly gates: ReadonlyMap<string, readonly Diagnostic[]>;
+  readonly existing: ExistingTree;
+  readonly now: Date;
+  /** how the certificate source is named in diagnostics */
+  readonly sourceLabel: string;
+}
+
+export function placeholderContext(tenant: Tenant, leaf: CertFacts): PlaceholderContext {
+  return {
+    tenant: {
+      name: tenant.name,
+      namespace: tenant.namespace,
+      hosts: [...tenant.hosts],
+      secretName: tenant.secretName,
+      cluster: tenant.cluster,
+    },
+    values: tenant.values,
+    certNotAfter: rfc3339(leaf.notAfter),
+  };
+}
+
+function sealedTemplate(templates: readonly Template[]): Template {
+  const t = templates.find((x) => x.sealedSecret);
+  if (t === undefined) throw new Error("render: the template set has no SealedSecret template (validateTemplates guarantees one)");
+  return t;
+}
+
+function sameFiles(desired: ReadonlyMap<string, string>, existing: ExistingTenantOutput | undefined): boolean {
+  if (existing === undefined || existing.files.size !== desired.size) return false;
+  for (const [name, text] of desired) {
+    const have = existing.files.get(name);
+    if (have === undefined || !have.equals(Buffer.from(text, "utf8"))) return false;
+  }
+  return true;
+}
+
+/** Everything is held: used when the config, the templates or the certificate make any output unsafe. */
+export function holdEverything(existing: ExistingTree, diagnostics: readonly Diagnostic[]): Plan {
+  const tenants: TenantPlan[] = [];
+  for (const [cluster, c] of existing) for (const name of c.tenants.keys()) tenants.push({ kind: "hold", cluster, tenant: name, diagnostics: [] });
+  return { tenants, indexes: [], diagnostics };
+}
+
+export function planRender(input: PlanInput): Plan {
+  const { leaf, now } = input;
+  if (leaf.notAfter.getTime() <= now.getTime()) {
+    return holdEverything(input.existing, [
+      {
+        path: input.sourceLabel,
+        line: 1,
+        col: 1,
+        message: `the certificate expired at ${rfc3339(leaf.notAfter)}; nothing was published: fix the issuer (cert-manager) and render again`,
+      },
+    ]);
+  }
+  const diagnostics: Diagnostic[] = [];
+  const plans: TenantPlan[] = [];
+  const held = new Set<string>(input.invalidTenants);
+  const desired = new Map<string, Set<string>>(input.clusters.map((c) => [c, new Set<string>()]));
+
+  for (const tenant of input.tenants) {
+    const plan = planTenant(tenant, input);
+    if (plan.kind === "hold") {
+      held.add(tenant.name);
+      diagnostics.push(...plan.diagnostics);
+      if (input.existing.get(tenant.cluster)?.tenants.has(tenant.name)) desired.get(tenant.cluster)?.add(tenant.name);
+    } else {
+      desired.get(tenant.cluster)?.add(tenant.name);
+    }
+    plans.push(plan);
+  }
+
+  const validNames = new Set(input.tenants.map((t) => t.name));
+  for (const name of input.invalidTenants) {
+    const where = [...input.existing].filter(([, c]) => c.tenants.has(name)).map(([cluster]) => cluster);
+    if (where.length === 0) plans.push({ kind: "hold", cluster: undefined, tenant: name, diagnostics: [] });
+    for (const cluster of where) plans.push({ kind: "hold", cluster, tenant: name, diagnostics: [] });
+  }
+
+  // Prune folders of tenants that are gone or moved; keep every folder of a held tenant.
+  for (const [cluster, c] of input.existing) {
+    for (const name of c.tenants.keys()) {
+      const wanted = desired.get(cluster)?.has(name) ?? false;
+      if (wanted) continue;
+      if (held.has(name)) {
+        // a held tenant's old folder on another cluster (or a cluster no longer configured) stays listed
+        let set = desired.get(cluster);
+        if (set === undefined) desired.set(cluster, (set = new Set()));
+        set.add(name);
+        if (validNames.has(name)) plans.push({ kind: "hold", cluster, tenant: name, diagnostics: [] });
+        continue;
+      }
+      plans.push({ kind: "prune", cluster, tenant: name });
+    }
+  }
+
+  const indexes: IndexPlan[] = [];
+  for (const [cluster, names] of desired) {
+    const text = clusterIndex(names);
+    const have = input.existing.get(cluster)?.index;
+    if (have === undefined || !have.equals(Buffer.from(text, "utf8"))) indexes.push({ kind: "write", cluster, text });
+  }
+  for (const cluster of input.existing.keys()) {
+    if (!desired.has(cluster)) indexes.push({ kind: "delete-cluster", cluster });
+  }
+  return { tenants: plans, indexes, diagnostics };
+}
+
+function planTenant(tenant: Tenant, input: PlanInput): TenantPlan {
+  const hold = (diagnostics: readonly Diagnostic[]): TenantPlan => ({ kind: "hold", cluster: tenant.cluster, tenant: tenant.name, diagnostics });
+  const gated = input.gates.get(tenant.name);
+  if (gated !== undefined && gated.length > 0) return hold(gated);
+  const sealingSha = input.sealingCertSha256.get(tenant.cluster);
+  if (sealingSha === undefined) return hold([]); // the cluster's diagnostic is reported once, by the caller
+
+  const who = `tenant ${tenant.name} (${tenant.file})`;
+  const ctx = placeholderContext(tenant, input.leaf);
+  const documents: RenderedDocument[] = [];
+  const problems: Diagnostic[] = [];
+  let sealedDocument = -1;
+  const sealedT = sealedTemplate(input.templates);
+  for (const t of input.templates) {
+    const r = instantiateTemplate(t, ctx, who);
+    if (!r.ok) {
+      problems.push(...r.diagnostics);
+      continue;
+    }
+    if (t === sealedT) sealedDocument = documents.length;
+    documents.push({ name: t.name, templateFile: t.builtIn ? "the built-in SealedSecret template" : t.file, value: r.value });
+  }
+  if (problems.length > 0) return hold(problems);
+
+  const existing = input.existing.get(tenant.cluster)?.tenants.get(tenant.name);
+  const sealedName = sealedT.name;
+  const committedPath = `${input.output}/${tenant.cluster}/${tenant.name}/${sealedName}`;
+  const committedBytes = existing?.files.get(sealedName);
+  const committed = committedBytes === undefined ? undefined : readCommittedSealedSecret(committedBytes, committedPath);
+
+  const downgrade = checkNotOlder(committed, input.leaf, committedPath, tenant.name);
+  if (downgrade !== undefined) return hold([downgrade]);
+
+  const inputsSha = sealedInputsSha256({
+    chainSha256: input.chainSha256,
+    leafSha256: input.leaf.sha256,
+    sealingCertSha256: sealingSha,
+    scope: tenant.scope,
+    namespace: tenant.namespace,
+    secretName: tenant.secretName,
+  });
+  const facts = { tenant, leaf: input.leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha };
+  const sealedDoc = documents[sealedDocument];
+  if (sealedDoc === undefined) throw new Error("render: SealedSecret document missing");
+
+  const reusable = reusableCiphertext(committed, inputsSha);
+  if (reusable !== undefined) {
+    finishSealedSecret(sealedDoc.value as Record<string, unknown>, { ...facts, encryptedData: reusable });
+    const files = tenantFiles(tenant.file, documents);
+    if (sameFiles(files, existing)) return { kind: "keep", cluster: tenant.cluster, tenant };
+    return { kind: "rewrite", cluster: tenant.cluster, tenant, files };
+  }
+
+  finishSealedSecret(sealedDoc.value as Record<string, unknown>, { ...facts, encryptedData: {} });
+  const change =
+    existing === undefined
+      ? "add"
+      : committed?.annotations[ANNOTATION.certSha256] !== undefined && committed.annotations[ANNOTATION.certSha256] !== input.leaf.sha256
+        ? "renew"
+        : committed?.annotations[ANNOTATION.sealingCertSha256] !== undefined && committed.annotations[ANNOTATION.sealingCertSha256] !== sealingSha
+          ? "reseal"
+          : "update";
+  return {
+    kind: "seal",
+    cluster: tenant.cluster,
+    tenant,
+    change,
+    target: { scope: tenant.scope, namespace: tenant.namespace, name: tenant.secretName },
+    documents,
+    sealedDocument,
+  };
+}
+
+/** The committed ciphertext, when it is bound to exactly what would be sealed now. */
+function reusableCiphertext(committed: CommittedSealedSecret | undefined, inputsSha: string): Readonly<Record<string, string>> | undefined {
+  if (committed === undefined || committed.encryptedData === undefined) return undefined;
+  if (committed.annotations[ANNOTATION.sealedInputsSha256] !== inputsSha) return undefined;
+  const keys = Object.keys(committed.encryptedData).sort();
+  if (keys.length !== SEALED_ITEMS.length || !SEALED_ITEMS.every((k, i) => keys[i] === k)) return undefined;
+  return committed.encryptedData;
+}
+
+/** A renewal to an older certificate than the committed one is refused (CONTRACT.md "What bad input gets"). */
+function checkNotOlder(committed: CommittedSealedSecret | undefined, leaf: CertFacts, path: string, tenant: string): Diagnostic | undefined {
+  const was = committed?.annotations[ANNOTATION.certNotAfter];
+  if (committed === undefined || was === undefined) return undefined;
+  const wasTime = Date.parse(was);
+  if (Number.isNaN(wasTime) || leaf.notAfter.getTime() >= wasTime) return undefined;
+  return {
+    path,
+    ...committed.notAfterAt,
+    message: `tenant ${tenant}: refusing to replace the committed certificate (notAfter ${was}) with an older one (notAfter ${rfc3339(leaf.notAfter)}, sha256 ${leaf.sha256}): the source Secret is stale; point wildseal at the current certificate`,
+  };
+}
+
+/** The files of a sealed tenant, once its ciphertext is known. */
+export function filesAfterSealing(plan: Extract<TenantPlan, { kind: "seal" }>, encryptedData: Readonly<Record<string, string>>): Map<string, string> {
+  const documents = plan.documents.map((d, i) => {
+    if (i !== plan.sealedDocument) return d;
+    const value = structuredClone(d.value) as Record<string, unknown>;
+    const spec = value["spec"] as Record<string, unknown>;
+    spec["encryptedData"] = { ...encryptedData };
+    return { ...d, value };
+  });
+  return tenantFiles(plan.tenant.file, documents);
+}
+
+/** The change a plan reports (RenderResult.changes). */
+export function changeKind(plan: TenantPlan): ChangeKind {
+  switch (plan.kind) {
+    case "keep":
+      return "keep";
+    case "rewrite":
+      return "update";
+    case "seal":
+      return plan.change;
+    case "prune":
+      return "remove";
+    case "hold":
+      return "hold";
+  }
+}

@@ -1,0 +1,191 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { Diagnostic } from "../errors.ts";
+import { InvalidInputError } from "../errors.ts";
+import { checkHostsCovered, loadRepositoryModel, readSealingCertPath } from "../model/index.ts";
+import type { WildsealConfig } from "../model/types.ts";
+import { parseSealingCertificate } from "../seal/sealing-cert.ts";
+import type { SealingCertificate } from "../seal/sealing-cert.ts";
+import type { CertFacts, TlsMaterial } from "../tls/types.ts";
+import { validateTemplates } from "./load-templates.ts";
+import { changeKind, filesAfterSealing, holdEverything, planRender } from "./plan.ts";
+import type { ChangeKind, ExistingTree, Plan, TenantPlan } from "./plan.ts";
+import { readExistingTree, removeFolder, writeClusterIndex, writeTenantFolder } from "./rendered-files.ts";
+import type { WriteCounts } from "./rendered-files.ts";
+import { sealJobs } from "./seal-batch.ts";
+import { SEALED_ITEMS } from "./sealed-secret-document.ts";
+
+/**
+ * One render of a repository: load, validate, read the committed tree once, plan, seal what
+ * changed, write only what differs. The valid tenants are written even when others are invalid;
+ * the caller exits 1 when `diagnostics` is not empty.
+ */
+
+export interface RenderOptions {
+  readonly repoDir: string;
+  readonly tls: TlsMaterial;
+  readonly now?: Date;
+  /** cluster → sealing certificate; default: each cluster's `sealingCert` file from wildseal.yaml */
+  readonly sealingCerts?: ReadonlyMap<string, SealingCertificate>;
+  /** true: seal in worker threads; false: on this thread; default: decided by the number of tenants to seal */
+  readonly parallel?: boolean;
+  /** how the certificate source is named in diagnostics (e.g. the --source-file path) */
+  readonly sourceLabel?: string;
+}
+
+export interface RenderChange {
+  readonly tenant: string;
+  /** "" for a held tenant that has no output anywhere */
+  readonly cluster: string;
+  readonly kind: ChangeKind;
+}
+
+export interface RenderResult {
+  readonly diagnostics: Diagnostic[];
+  /** one entry per tenant folder, sorted by cluster then tenant */
+  readonly changes: RenderChange[];
+  readonly leaf: CertFacts;
+  /** repository-relative paths written and removed */
+  readonly files: WriteCounts;
+}
+
+function diagnosticsOf(e: unknown, path: string): Diagnostic[] {
+  if (e instanceof InvalidInputError) {
+    if (e.diagnostics.length > 0) return [...e.diagnostics];
+    return [{ path, line: 1, col: 1, message: e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message }];
+  }
+  throw e;
+}
+
+/** Each cluster's sealing certificate, or a diagnostic saying why its tenants are held. */
+async function loadSealingCerts(
+  repoDir: string,
+  config: WildsealConfig,
+  given: ReadonlyMap<string, SealingCertificate> | undefined,
+  now: Date,
+): Promise<{ certs: Map<string, SealingCertificate>; diagnostics: Diagnostic[] }> {
+  const certs = new Map<string, SealingCertificate>();
+  const diagnostics: Diagnostic[] = [];
+  for (const cluster of config.clusters) {
+    const provided = given?.get(cluster.name);
+    if (provided !== undefined) {
+      certs.set(cluster.name, provided);
+      continue;
+    }
+    if (cluster.sealing.kind !== "file") {
+      diagnostics.push({
+        path: "wildseal.yaml",
+        line: 1,
+        col: 1,
+        message: `cluster ${cluster.name} takes its sealing certificate from controller ${cluster.sealing.namespace}/${cluster.sealing.name}, which render does not contact: fetch it into a sealingCert file, or use wildseal sync; its tenants were left as they are`,
+      });
+      continue;
+    }
+    const rel = cluster.sealing.path;
+    try {
+      const abs = await readSealingCertPath(repoDir, cluster);
+      certs.set(cluster.name, parseSealingCertificate(await readFile(abs), { now, source: rel }));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+        diagnostics.push({ path: rel, line: 1, col: 1, message: `cluster ${cluster.name}'s sealing certificate is missing: fetch it (kubeseal --fetch-cert > ${rel}); its tenants were left as they are` });
+      } else {
+        diagnostics.push(...diagnosticsOf(e, rel));
+      }
+    }
+  }
+  return { certs, diagnostics };
+}
+
+function hostGates(model: Awaited<ReturnType<typeof loadRepositoryModel>>, leaf: CertFacts): Map<string, Diagnostic[]> {
+  const gates = new Map<string, Diagnostic[]>();
+  for (const t of model.tenants) {
+    const problems = checkHostsCovered([t], leaf, model.locate);
+    if (problems.length > 0) gates.set(t.name, problems);
+  }
+  return gates;
+}
+
+function summarize(plan: Plan): RenderChange[] {
+  const changes = plan.tenants.map((p: TenantPlan) => ({
+    tenant: typeof p.tenant === "string" ? p.tenant : p.tenant.name,
+    cluster: p.cluster ?? "",
+    kind: changeKind(p),
+  }));
+  return changes.sort((a, b) => (a.cluster === b.cluster ? cmp(a.tenant, b.tenant) : cmp(a.cluster, b.cluster)));
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export async function renderRepository(opts: RenderOptions): Promise<RenderResult> {
+  const { repoDir, tls } = opts;
+  const now = opts.now ?? new Date();
+  const files: WriteCounts = { written: [], removed: [] };
+  const model = await loadRepositoryModel(repoDir);
+  const templates = await validateTemplates(repoDir);
+  const diagnostics: Diagnostic[] = [...model.diagnostics, ...templates.diagnostics];
+  const config = model.config;
+  if (config === undefined) return { diagnostics, changes: [], leaf: tls.leaf, files };
+
+  const existing: ExistingTree = await readExistingTree(repoDir, config.output);
+  if (templates.diagnostics.length > 0) {
+    const plan = holdEverything(existing, []);
+    return { diagnostics, changes: summarize(plan), leaf: tls.leaf, files };
+  }
+  const sealing = await loadSealingCerts(repoDir, config, opts.sealingCerts, now);
+  diagnostics.push(...sealing.diagnostics);
+
+  const crt = tls.secret.data.get("tls.crt");
+  const plan = planRender({
+    output: config.output,
+    clusters: config.clusters.map((c) => c.name),
+    tenants: model.tenants,
+    invalidTenants: model.invalid.map((t) => t.name),
+    templates: templates.templates,
+    leaf: tls.leaf,
+    chainSha256: createHash("sha256").update(crt?.reveal() ?? Buffer.alloc(0)).digest("hex"),
+    sealingCertSha256: new Map([...sealing.certs].map(([c, cert]) => [c, cert.sha256])),
+    gates: hostGates(model, tls.leaf),
+    existing,
+    now,
+    sourceLabel: opts.sourceLabel ?? "certificate source",
+  });
+  diagnostics.push(...plan.diagnostics);
+  await applyPlan(opts, config.output, plan, existing, sealing.certs, now, files);
+  return { diagnostics, changes: summarize(plan), leaf: tls.leaf, files };
+}
+
+async function applyPlan(
+  opts: RenderOptions,
+  output: string,
+  plan: Plan,
+  existing: ExistingTree,
+  certs: ReadonlyMap<string, SealingCertificate>,
+  now: Date,
+  files: WriteCounts,
+): Promise<void> {
+  const { repoDir, tls } = opts;
+  const toSeal = plan.tenants.filter((p): p is Extract<TenantPlan, { kind: "seal" }> => p.kind === "seal");
+  const items = new Map<string, Buffer>();
+  for (const name of SEALED_ITEMS) {
+    const v = tls.secret.data.get(name);
+    if (v === undefined) throw new InvalidInputError(`the source Secret has no ${name}`);
+    items.set(name, v.reveal());
+  }
+  const sealed = await sealJobs({ jobs: toSeal.map((p) => ({ cluster: p.cluster, target: p.target })), certs, items, now }, opts.parallel);
+
+  const existingTenant = (cluster: string, tenant: string) => existing.get(cluster)?.tenants.get(tenant);
+  // Tenant folders first, then the indexes that list them, then what is pruned.
+  for (const [i, p] of toSeal.entries()) {
+    const files_ = filesAfterSealing(p, sealed[i] ?? {});
+    await writeTenantFolder(repoDir, output, p.cluster, p.tenant.name, files_, existingTenant(p.cluster, p.tenant.name), files);
+  }
+  for (const p of plan.tenants) {
+    if (p.kind !== "rewrite") continue;
+    await writeTenantFolder(repoDir, output, p.cluster, p.tenant.name, p.files, existingTenant(p.cluster, p.tenant.name), files);
+  }
+  for (const ix of plan.indexes) if (ix.kind === "write") await writeClusterIndex(repoDir, output, ix.cluster, ix.text, files);
+  for (const p of plan.tenants) if (p.kind === "prune") await removeFolder(repoDir, output, p.cluster, p.tenant, files);
+  for (const ix of plan.indexes) if (ix.kind === "delete-cluster") await removeFolder(repoDir, output, ix.cluster, undefined, files);
+}
