@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Tenant } from "../model/types.ts";
 import type { Scope } from "../seal/scope.ts";
+import { CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, scopeAnnotations } from "../seal/sealed-secret.ts";
 import type { CertFacts } from "../tls/types.ts";
 import { parseYamlDocument } from "../yaml/load.ts";
 import type { Position } from "../yaml/load.ts";
@@ -22,10 +23,6 @@ export const ANNOTATION = {
   sealedInputsSha256: "wildseal.dev/sealed-inputs-sha256",
 } as const;
 
-const SCOPE_ANNOTATION = {
-  namespaceWide: "sealedsecrets.bitnami.com/namespace-wide",
-  clusterWide: "sealedsecrets.bitnami.com/cluster-wide",
-} as const;
 
 /** The items sealed from the source Secret (a kubernetes.io/tls Secret needs exactly these two). */
 export const SEALED_ITEMS = ["tls.crt", "tls.key"] as const;
@@ -78,12 +75,6 @@ function mapping(parent: Record<string, unknown>, key: string): Record<string, u
   return fresh;
 }
 
-export function scopeAnnotationsFor(scope: Scope): Record<string, string> {
-  if (scope === "namespace-wide") return { [SCOPE_ANNOTATION.namespaceWide]: "true" };
-  if (scope === "cluster-wide") return { [SCOPE_ANNOTATION.clusterWide]: "true" };
-  return {};
-}
-
 /** Sets wildseal's fields on an instantiated SealedSecret template (mutates and returns `doc`). */
 export function finishSealedSecret(doc: Record<string, unknown>, f: SealedSecretFacts): Record<string, unknown> {
   const { tenant } = f;
@@ -98,9 +89,9 @@ export function finishSealedSecret(doc: Record<string, unknown>, f: SealedSecret
   metadata["namespace"] = tenant.namespace;
   const annotations = mapping(metadata, "annotations");
   // The controller reads the scope from these top-level annotations only; a template must not override it.
-  delete annotations[SCOPE_ANNOTATION.namespaceWide];
-  delete annotations[SCOPE_ANNOTATION.clusterWide];
-  Object.assign(annotations, scopeAnnotationsFor(tenant.scope), wildsealAnnotations, {
+  delete annotations[NAMESPACE_WIDE_ANNOTATION];
+  delete annotations[CLUSTER_WIDE_ANNOTATION];
+  Object.assign(annotations, scopeAnnotations(tenant.scope), wildsealAnnotations, {
     [ANNOTATION.sealedInputsSha256]: f.sealedInputsSha256,
   });
 
