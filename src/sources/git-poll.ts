@@ -1,0 +1,168 @@
+/**
+ * Polls the GitOps remote's branch tip (`git ls-remote`) and says `git-poll` when it moved to a commit
+ * wildseal has not already reconciled: a person added a tenant, changed a template or a sealing
+ * certificate. wildseal's own pushes must not wake it again, so the reconcile `acknowledge`s every tip
+ * it pushed or checked; an acknowledged tip never triggers. Nothing else is remembered: a restart
+ * re-reads the branch in its startup reconcile.
+ */
+import { simpleGit } from "simple-git";
+import type { Logger } from "../ops/logger.ts";
+import type { TriggerSink } from "../pipeline/trigger.ts";
+
+/** Structural match for src/git's GitRunner, so the integrator can pass the shared one. */
+export interface GitCommandRunner {
+  run(args: readonly string[]): Promise<string>;
+}
+
+export interface LsRemoteRunnerOptions {
+  /** opaque `key=value` settings passed as `git -c` (credentials included): never logged */
+  readonly config?: readonly string[];
+  /** kill git when it produces no output for this long; default 60 s */
+  readonly stallTimeoutMs?: number;
+}
+
+/** A simple-git runner with a minimal environment, no prompts and the given `-c` settings. */
+export function createLsRemoteRunner(options: LsRemoteRunnerOptions = {}): GitCommandRunner {
+  const config = [...(options.config ?? [])];
+  const env: Record<string, string> = { LANG: "C.UTF-8", LC_ALL: "C.UTF-8", GIT_TERMINAL_PROMPT: "0" };
+  for (const k of ["PATH", "HOME", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE"]) {
+    const v = process.env[k];
+    if (v) env[k] = v;
+  }
+  const git = simpleGit({
+    config,
+    timeout: { block: options.stallTimeoutMs ?? 60_000 },
+    allowEnvironment: ["GIT_TERMINAL_PROMPT"],
+  }).env(env);
+  return {
+    async run(args) {
+      try {
+        return await git.raw([...args]);
+      } catch (e) {
+        throw new Error(scrub(e instanceof Error ? e.message : String(e), config));
+      }
+    },
+  };
+}
+
+/** Removes every config value (and each of its words) from a message. */
+function scrub(text: string, config: readonly string[]): string {
+  let out = text;
+  for (const entry of config) {
+    const value = entry.slice(entry.indexOf("=") + 1);
+    for (const part of [value, ...value.split(/\s+/)].filter((p) => p.length >= 4)) out = out.split(part).join("[redacted]");
+  }
+  return out;
+}
+
+export interface GitPollOptions {
+  /** remote URL or path (credentials belong in `git`/`config`, never in the URL) */
+  readonly remote: string;
+  readonly branch: string;
+  readonly intervalMs: number;
+  readonly onTrigger: TriggerSink;
+  readonly log: Logger;
+  /** default: createLsRemoteRunner({ config }) */
+  readonly git?: GitCommandRunner;
+  readonly config?: readonly string[];
+}
+
+export interface GitPollSource {
+  /** Mark a tip as reconciled (wildseal pushed it or rendered against it): seeing it never triggers. */
+  acknowledge(sha: string): void;
+  /** the tip seen by the last successful poll; undefined before it, or when the branch does not exist */
+  lastTip(): string | undefined;
+  /** Poll now (the timer does this every interval); resolves when done. */
+  pollNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ACKNOWLEDGED_KEPT = 32;
+const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/** Branch names accepted for polling: a conservative subset of git-check-ref-format. */
+export function isPollableBranch(branch: string): boolean {
+  return (
+    /^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(branch) &&
+    !branch.includes("..") &&
+    !branch.includes("//") &&
+    !branch.endsWith("/") &&
+    !branch.endsWith(".lock") &&
+    !branch.endsWith(".")
+  );
+}
+
+/** The sha of `refs/heads/<branch>` in `git ls-remote` output, or undefined. */
+export function parseLsRemote(output: string, branch: string): string | undefined {
+  const ref = `refs/heads/${branch}`;
+  for (const line of output.split("\n")) {
+    const [sha, name] = line.trim().split(/\s+/);
+    if (name === ref && sha !== undefined && SHA.test(sha)) return sha;
+  }
+  return undefined;
+}
+
+export function startGitPoll(options: GitPollOptions): GitPollSource {
+  if (!isPollableBranch(options.branch)) throw new Error(`invalid branch name ${JSON.stringify(options.branch)}`);
+  if (options.remote.startsWith("-")) throw new Error("the remote must not start with '-'");
+  const git = options.git ?? createLsRemoteRunner({ config: options.config ?? [] });
+  const { log, branch } = options;
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> | undefined;
+  /** the last tip seen or acknowledged: a poll triggers only when the remote differs from it */
+  let known: string | undefined;
+  let seen: string | undefined;
+  let acknowledged: string[] = [];
+
+  async function pollOnce(): Promise<void> {
+    let tip: string | undefined;
+    try {
+      tip = parseLsRemote(await git.run(["ls-remote", options.remote, `refs/heads/${branch}`]), branch);
+    } catch (err) {
+      log.warn({ branch, error: err instanceof Error ? err.message : String(err) }, "git poll failed");
+      return;
+    }
+    seen = tip;
+    if (tip === undefined || tip === known) return;
+    known = tip;
+    if (acknowledged.includes(tip)) return;
+    log.info({ branch, tip }, "branch moved");
+    options.onTrigger({ kind: "git-poll", detail: `${branch} at ${tip}` });
+  }
+
+  function pollNow(): Promise<void> {
+    if (stopped) return Promise.resolve();
+    polling ??= pollOnce().finally(() => {
+      polling = undefined;
+    });
+    return polling;
+  }
+
+  function scheduleNext(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void pollNow().finally(scheduleNext);
+    }, options.intervalMs);
+  }
+
+  scheduleNext();
+
+  return {
+    acknowledge(sha: string): void {
+      const s = sha.toLowerCase();
+      if (!SHA.test(s)) throw new Error(`acknowledge: not a commit id: ${JSON.stringify(sha)}`);
+      acknowledged = [...acknowledged.filter((a) => a !== s), s].slice(-ACKNOWLEDGED_KEPT);
+      known = s;
+    },
+    lastTip: () => seen,
+    pollNow,
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await polling;
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { Writable } from "node:stream";
+import { promisify } from "node:util";
+import { after, before, describe, it } from "node:test";
+import { createLogger } from "../../src/ops/logger.ts";
+import type { Trigger } from "../../src/pipeline/trigger.ts";
+import { createLsRemoteRunner, isPollableBranch, parseLsRemote, startGitPoll, type GitCommandRunner } from "../../src/sources/git-poll.ts";
+
+const run = promisify(execFile);
+const WAIT_MS = 10_000;
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run("git", ["-c", "user.name=Person", "-c", "user.email=person@example.com", "-c", "commit.gpgsign=false", ...args], {
+    cwd,
+    env: { PATH: process.env["PATH"] ?? "", HOME: cwd, GIT_TERMINAL_PROMPT: "0", LANG: "C" },
+  });
+  return stdout.trim();
+}
+
+/** Counts ls-remote calls so tests can wait for "n more polls" instead of for time. */
+function counting(inner: GitCommandRunner) {
+  let calls = 0;
+  return {
+    get calls() {
+      return calls;
+    },
+    runner: {
+      async run(args: readonly string[]) {
+        try {
+          return await inner.run(args);
+        } finally {
+          calls += 1;
+        }
+      },
+    } satisfies GitCommandRunner,
+  };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT_MS;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("git poll source (real bare repository)", () => {
+  let root: string;
+  let bare: string;
+  let work: string;
+  const logLines: string[] = [];
+  const log = createLogger({
+    level: "debug",
+    destination: new Writable({
+      write(c, _e, cb) {
+        logLines.push(String(c));
+        cb();
+      },
+    }),
+  });
+
+  async function personCommits(file: string): Promise<string> {
+    await mkdir(dirname(join(work, file)), { recursive: true });
+    await writeFile(join(work, file), `${file}\n`);
+    await git(work, "add", file);
+    await git(work, "commit", "-q", "-m", `add ${file}`);
+    await git(work, "push", "-q", "origin", "HEAD:main");
+    return git(work, "rev-parse", "HEAD");
+  }
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "wildseal-gitpoll-"));
+    bare = join(root, "origin.git");
+    work = join(root, "work");
+    await git(root, "init", "-q", "--bare", "-b", "main", bare);
+    await git(root, "clone", "-q", bare, work);
+    await git(work, "checkout", "-q", "-b", "main");
+    await personCommits("wildseal.yaml");
+  });
+  after(async () => rm(root, { recursive: true, force: true }));
+
+  it("triggers once when a person pushes, and never while the branch is idle", async () => {
+    const triggers: Trigger[] = [];
+    const c = counting(createLsRemoteRunner());
+    const poll = startGitPoll({ remote: bare, branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
+    try {
+      const tip = await git(work, "rev-parse", "HEAD");
+      poll.acknowledge(tip); // what the startup reconcile does with the tip it rendered against
+      await until(() => c.calls >= 5, "five idle polls");
+      assert.equal(triggers.length, 0, "no trigger while idle");
+      const added = await personCommits("tenants/acme.yaml");
+      await until(() => triggers.length >= 1, "the person's push to be noticed");
+      assert.deepEqual(triggers[0], { kind: "git-poll", detail: `main at ${added}` });
+      const after = c.calls;
+      await until(() => c.calls >= after + 5, "five more polls");
+      assert.equal(triggers.length, 1, "the same tip does not trigger again");
+      assert.equal(poll.lastTip(), added);
+    } finally {
+      await poll.stop();
+    }
+  });
+
+  it("does not trigger on wildseal's own acknowledged push", async () => {
+    const triggers: Trigger[] = [];
+    const c = counting(createLsRemoteRunner());
+    const poll = startGitPoll({ remote: bare, branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
+    try {
+      poll.acknowledge(await git(work, "rev-parse", "HEAD"));
+      await poll.pollNow();
+      // "our" push: acknowledged before the poll can see it
+      await writeFile(join(work, "rendered.yaml"), "x\n");
+      await git(work, "add", "rendered.yaml");
+      await git(work, "commit", "-q", "-m", "renew *.example.com for 1 tenant");
+      const ours = await git(work, "rev-parse", "HEAD");
+      poll.acknowledge(ours);
+      await git(work, "push", "-q", "origin", "HEAD:main");
+      const before = c.calls;
+      await until(() => c.calls >= before + 5, "five polls after our push");
+      assert.equal(triggers.length, 0);
+      assert.equal(poll.lastTip(), ours);
+      const theirs = await personCommits("templates/ingress.yaml");
+      await until(() => triggers.length >= 1, "a person's push on top of ours");
+      assert.equal(triggers[0]?.detail, `main at ${theirs}`);
+    } finally {
+      await poll.stop();
+    }
+  });
+
+  it("without an acknowledgement, the first tip seen triggers exactly once", async () => {
+    const triggers: Trigger[] = [];
+    const c = counting(createLsRemoteRunner());
+    const poll = startGitPoll({ remote: bare, branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
+    try {
+      await until(() => c.calls >= 5, "five polls");
+      assert.equal(triggers.length, 1);
+    } finally {
+      await poll.stop();
+    }
+  });
+
+  it("logs a failing poll without the credential settings and keeps polling", async () => {
+    const secret = "Authorization: Basic c2VjcmV0LXRva2VuLXZhbHVl";
+    const c = counting(createLsRemoteRunner({ config: [`http.extraHeader=${secret}`] }));
+    const triggers: Trigger[] = [];
+    const before = logLines.length;
+    const poll = startGitPoll({ remote: join(root, "missing.git"), branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
+    try {
+      await until(() => c.calls >= 3, "three failing polls");
+    } finally {
+      await poll.stop();
+    }
+    const failures = logLines.slice(before).filter((l) => l.includes("git poll failed"));
+    assert.ok(failures.length >= 3);
+    assert.ok(!failures.join("").includes("c2VjcmV0LXRva2VuLXZhbHVl"));
+    assert.equal(triggers.length, 0);
+  });
+});
+
+describe("git poll parsing and validation", () => {
+  it("finds the branch's sha in ls-remote output and only that ref", () => {
+    const a = "a".repeat(40);
+    const b = "b".repeat(40);
+    const out = `${a}\trefs/heads/main-old\n${b}\trefs/heads/main\n`;
+    assert.equal(parseLsRemote(out, "main"), b);
+    assert.equal(parseLsRemote(out, "dev"), undefined);
+    assert.equal(parseLsRemote("", "main"), undefined);
+  });
+
+  it("refuses branch names and remotes that could become options or escape refs/heads", () => {
+    for (const ok of ["main", "release/1.2", "wildseal_sync-1"]) assert.ok(isPollableBranch(ok), ok);
+    for (const bad of ["-x", "--upload-pack=evil", "a..b", "a/", "x.lock", "a b", "", "/main"]) assert.ok(!isPollableBranch(bad), bad);
+    assert.throws(() => startGitPoll({ remote: "--upload-pack=touch /tmp/x", branch: "main", intervalMs: 1000, onTrigger: () => undefined, log: createLogger({ level: "silent" }) }));
+  });
+});
