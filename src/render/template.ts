@@ -106,7 +106,9 @@ export function compileTemplate(text: string, file: string, name: string, builtI
       diagnostics.push(at(where.line, where.col, parsed.message));
       return;
     }
-    if (!parsed.segments.some((s) => s.kind === "placeholder")) return;
+    const [only] = parsed.segments;
+    // plain text stays as parsed; text with a `$${` escape is a site too, so the escape is resolved
+    if (parsed.segments.length === 1 && only?.kind === "text" && only.text === value) return;
     const positions = new Map<string, Position>();
     for (const s of parsed.segments) if (s.kind === "placeholder") positions.set(s.source, findInText(text, p, s.source));
     sites.push({ path, segments: parsed.segments, positions, at: p });
