@@ -132,7 +132,7 @@ export function classifyFailure(output: string): FailureKind {
     return "fatal";
   }
   if (
-    /Could not resolve host|Connection refused|Connection reset|Connection timed out|Operation timed out|timed out|returned error: 5\d\d|returned error: 429|RPC failed|early EOF|remote end hung up|unexpected disconnect|Empty reply from server|SSL_ERROR|gnutls_handshake/i.test(
+    /Could not resolve host|Couldn't connect to server|Failed to connect|Connection refused|Connection reset|Connection timed out|Operation timed out|timed out|returned error: 5\d\d|returned error: 429|RPC failed|early EOF|remote end hung up|unexpected disconnect|Empty reply from server|SSL_ERROR|gnutls_handshake/i.test(
       output,
     )
   ) {
@@ -145,5 +145,15 @@ export function classifyFailure(output: string): FailureKind {
 export function dependencyError(what: string, failure: unknown, credentials: GitCredentials): DependencyError {
   const detail =
     failure instanceof GitFailure ? failure.output : failure instanceof Error ? failure.message : String(failure);
-  return new DependencyError(scrubSecrets(`${what}: ${detail.trim()}`, credentials));
+  return new DependencyError(scrubSecrets(`${what}: ${detail.trim()}${hintFor(detail)}`, credentials));
+}
+
+const AUTH_FAILURE = /Authentication failed|terminal prompts disabled|could not read (Username|Password)|returned error: 40[13]/i;
+
+function hintFor(output: string): string {
+  if (AUTH_FAILURE.test(output)) {
+    return "\n(the remote wants credentials: set WILDSEAL_GIT_TOKEN or WILDSEAL_GIT_TOKEN_FILE to a token with write access to the repository)";
+  }
+  if (/Permission denied \(publickey/.test(output)) return "\n(ssh refused the key: check ssh-agent or ~/.ssh/config for this host)";
+  return "";
 }

@@ -458,7 +458,7 @@ async function withTransientRetry<T>(
         throw dependencyError(`git: cannot ${what} ${redactUrl(remote.url)}`, e, credentials);
       }
       const delay = backoffDelay(policy, attempt);
-      log(`git: ${what} failed (${firstLine((e as GitFailure).output)}); retrying in ${delay} ms`);
+      log(`git: cannot ${what} ${redactUrl(remote.url)} (${firstLine((e as GitFailure).output)}); retrying in ${delay} ms`);
       await sleep(delay);
     }
   }
