@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { register as render } from "./render.ts";
+import { register as seal } from "./seal.ts";
+import { register as unseal } from "./unseal.ts";
 
 /**
  * Every CLI command, one module each. A command module exports `register(program)`, which adds
@@ -7,4 +9,4 @@ import { register as render } from "./render.ts";
  */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [render];
+export const COMMANDS: readonly RegisterCommand[] = [render, seal, unseal];

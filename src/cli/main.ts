@@ -4,13 +4,17 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ExitCode, formatDiagnostic, isWildsealError } from "../errors.ts";
 import { COMMANDS } from "./commands.ts";
+import { attachContext, processIo, type CliContext, type CliIo } from "./io.ts";
 
 /** Builds the program; each command lives in its own module and registers itself. */
-export function buildProgram(): Command {
+export function buildProgram(ctx: CliContext = { io: processIo(), exitCode: 0 }): Command {
   const program = new Command("wildseal")
     .description("Seal one wildcard TLS certificate for many tenants and deliver it through GitOps")
+    // before the commands are added: subcommands copy these settings when created
+    .configureOutput({ writeOut: ctx.io.stdout, writeErr: ctx.io.stderr })
     .showHelpAfterError()
     .exitOverride();
+  attachContext(program, ctx);
   for (const register of COMMANDS) register(program);
   return program;
 }
@@ -31,12 +35,15 @@ export function reportError(e: unknown, stderr: (s: string) => void): number {
   return ExitCode.dependency;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs the CLI; `io` is injectable so tests can run commands in-process and read their output. */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  const ctx: CliContext = { io, exitCode: ExitCode.ok };
   try {
-    await buildProgram().parseAsync([...argv], { from: "user" });
+    await buildProgram(ctx).parseAsync([...argv], { from: "user" });
+    if (ctx.exitCode !== ExitCode.ok) return ctx.exitCode;
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (e) {
-    return reportError(e, (s) => process.stderr.write(s));
+    return reportError(e, io.stderr);
   }
 }
 

@@ -31,7 +31,10 @@ export interface GitHubLog {
 export interface GitHubClientTiming {
   /** milliseconds per second of back-off (retry-after, retry schedule); default 1000. Tests use ~1. */
   readonly unitMs?: number;
-  /** minimum spacing between mutating requests; default plugin-throttling's 1000 ms (GitHub's advice). */
+  /**
+   * minimum spacing between mutating requests (and between those that notify people, e.g. PR creation and
+   * comments); default plugin-throttling's 1000 ms and 3000 ms, as GitHub advises. Tests use 0.
+   */
   readonly writeSpacingMs?: number;
 }
 
@@ -128,7 +131,10 @@ export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
       onSecondaryRateLimit: onLimit("secondary rate limit"),
       ...(writeSpacing === undefined
         ? {}
-        : { write: new Bottleneck.Group({ id: "wildseal-write", maxConcurrent: 1, minTime: writeSpacing }) }),
+        : {
+            write: new Bottleneck.Group({ id: "wildseal-write", maxConcurrent: 1, minTime: writeSpacing }),
+            notifications: new Bottleneck.Group({ id: "wildseal-notifications", maxConcurrent: 1, minTime: writeSpacing }),
+          }),
     },
   });
 }

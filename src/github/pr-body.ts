@@ -47,7 +47,7 @@ export function escapeMarkdownCell(value: string): string {
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
-    .replace(/[\\`*_[\]#!|~@]/g, (c) => `\\${c}`);
+    .replace(/[\\`*_[\]#|~@]/g, (c) => `\\${c}`);
 }
 
 function rfc3339(d: Date): string {

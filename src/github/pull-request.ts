@@ -127,15 +127,20 @@ function isAlreadyExists(e: unknown): boolean {
   return httpError(e)?.status === 422 && errorsOf(e).some((x) => /pull request already exists/i.test(x.message ?? ""));
 }
 
-async function listOpen(octokit: Octokit, o: PublishPullRequestOptions, head?: string): Promise<PullSummary[]> {
+/** Open PRs for the base (all of them, or those from `filter.head`; `anyBase` drops the base filter). */
+async function listOpen(
+  octokit: Octokit,
+  o: PublishPullRequestOptions,
+  filter: { head?: string; anyBase?: boolean } = {},
+): Promise<PullSummary[]> {
   return call(`listing open pull requests of ${o.owner}/${o.repo}`, () =>
     octokit.paginate(octokit.rest.pulls.list, {
       owner: o.owner,
       repo: o.repo,
       state: "open",
-      base: o.base,
       per_page: 100,
-      ...(head === undefined ? {} : { head: `${o.owner}:${head}` }),
+      ...(filter.anyBase === true ? {} : { base: o.base }),
+      ...(filter.head === undefined ? {} : { head: `${o.owner}:${filter.head}` }),
     }),
   ) as Promise<PullSummary[]>;
 }
@@ -160,7 +165,7 @@ async function createOrAdopt(
   } catch (e) {
     if (!isAlreadyExists(e)) return call(`creating a pull request ${o.head} → ${o.base}`, () => Promise.reject(e));
     // someone (another wildseal replica) opened it between our listing and our create: adopt it
-    const [existing] = await listOpen(octokit, o, o.head);
+    const [existing] = await listOpen(octokit, o, { head: o.head });
     if (existing === undefined) {
       throw new DependencyError(`GitHub says a pull request for ${o.head} exists, but none is open for base ${o.base}`, { cause: e });
     }
@@ -203,6 +208,13 @@ async function supersede(octokit: Octokit, o: PublishPullRequestOptions, old: Pu
   await call(`closing pull request #${old.number}`, () =>
     octokit.rest.pulls.update({ owner, repo, pull_number: old.number, state: "closed" }),
   );
+  log.info("closed superseded pull request", { number: old.number, successor });
+  // the same change for another base publishes on the same branch: keep it while any PR still uses it
+  const users = await listOpen(octokit, o, { head: old.head.ref, anyBase: true });
+  if (users.length > 0) {
+    log.info("kept superseded branch: another open pull request uses it", { branch: old.head.ref, by: users.map((u) => u.number) });
+    return;
+  }
   try {
     await octokit.rest.git.deleteRef({ owner, repo, ref: `heads/${old.head.ref}` });
   } catch (e) {
@@ -210,7 +222,6 @@ async function supersede(octokit: Octokit, o: PublishPullRequestOptions, old: Pu
     if (status !== 404 && status !== 422) return call(`deleting branch ${old.head.ref}`, () => Promise.reject(e));
     log.debug("superseded branch already gone", { branch: old.head.ref, status });
   }
-  log.info("closed superseded pull request", { number: old.number, successor });
 }
 
 const ENABLE_AUTO_MERGE = `mutation wildsealEnableAutoMerge($pullRequestId: ID!, $mergeMethod: PullRequestMergeMethod!) {

@@ -40,8 +40,9 @@ export function loadPrivateKeys(text: string | Buffer, source: string): KeyObjec
     throw new InvalidInputError(`${source}: larger than ${MAX_KEY_FILE_BYTES} bytes; pass a PEM private key or a key Secret backup`);
   }
   const s = typeof text === "string" ? text : text.toString("utf8");
-  let keys: KeyObject[];
-  if (/^\s*-----BEGIN /m.test(s) && !/^\s*(apiVersion|kind)\s*:|^\s*\{/m.test(s)) {
+  const looksLikeManifest = /^\s*(apiVersion|kind)\s*:|^\s*\{/m.test(s);
+  let keys: KeyObject[] = [];
+  if (!looksLikeManifest) {
     keys = keysFromPem(s, source);
   } else {
     keys = [];

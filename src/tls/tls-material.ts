@@ -73,7 +73,10 @@ function fail(where: string, message: string): never {
 }
 
 /** Checks a TLS Secret; errors name the source and the Secret and never include key bytes. */
-export function validateTlsSecret(secret: SecretManifest, opts: { now?: Date; source: string }): TlsMaterial {
+export function validateTlsSecret(
+  secret: SecretManifest,
+  opts: { now?: Date; source: string; /** default true; `wildseal seal` accepts any server cert */ requireDnsNames?: boolean },
+): TlsMaterial {
   const where = `${opts.source}: Secret ${secret.namespace === undefined ? "" : `${secret.namespace}/`}${secret.name}`;
   const crt = secret.data.get("tls.crt");
   const key = secret.data.get("tls.key");
@@ -116,7 +119,7 @@ export function validateTlsSecret(secret: SecretManifest, opts: { now?: Date; so
   const now = opts.now ?? new Date();
   if (now < facts.notBefore) fail(where, `the leaf certificate is not valid before ${facts.notBefore.toISOString()}`);
   if (now > facts.notAfter) fail(where, `the leaf certificate expired at ${facts.notAfter.toISOString()}; renew it before sealing`);
-  if (facts.dnsNames.length === 0) fail(where, "the leaf certificate has no DNS subjectAltName; tenants' hosts cannot be checked against it");
+  if (facts.dnsNames.length === 0 && opts.requireDnsNames !== false) fail(where, "the leaf certificate has no DNS subjectAltName; tenants' hosts cannot be checked against it");
   return { secret, leaf: facts, certChainPem: chainPem };
 }
 

@@ -63,6 +63,7 @@ export interface RecordedExchange {
   readonly operation: string;
   readonly status: number;
   readonly authorization: string | undefined;
+  readonly userAgent: string | undefined;
 }
 
 type Fault =
@@ -237,10 +238,11 @@ export class FakeGitHub {
       }
     }
     const auth = req.headers.authorization;
+    const userAgent = req.headers["user-agent"];
     const graphqlPath = this.#opts.enterprise === true ? "/api/graphql" : "/graphql";
     if (url.pathname === graphqlPath && method === "POST") {
       const reply = this.#fault() ?? this.#authFailure(auth) ?? this.#graphql(body);
-      this.#send(res, { method, path: url.pathname, operation: "graphql", status: reply.status, authorization: auth }, reply);
+      this.#send(res, { method, path: url.pathname, operation: "graphql", status: reply.status, authorization: auth, userAgent }, reply);
       return;
     }
     const prefix = this.#opts.enterprise === true ? "/api/v3" : "";
@@ -253,7 +255,7 @@ export class FakeGitHub {
     const { match, violations } = this.#validator.validateRequest(method, apiUrl, body);
     this.violations.push(...violations);
     if (match === undefined) {
-      this.#send(res, { method, path: url.pathname, operation: "unknown", status: 404, authorization: auth }, { status: 404, injected: true, body: { message: "Not Found", documentation_url: DOCS } });
+      this.#send(res, { method, path: url.pathname, operation: "unknown", status: 404, authorization: auth, userAgent }, { status: 404, injected: true, body: { message: "Not Found", documentation_url: DOCS } });
       return;
     }
     for (const fn of this.#before.get(match.operationId)?.splice(0) ?? []) fn(this);
@@ -262,7 +264,7 @@ export class FakeGitHub {
       const vs = reply.injected === true ? this.#checkErrorBody(match, reply.body) : this.#validator.validateResponse(match, reply.status, reply.body);
       this.violations.push(...vs);
     }
-    this.#send(res, { method, path: url.pathname, operation: match.operationId, status: reply.status, authorization: auth }, reply);
+    this.#send(res, { method, path: url.pathname, operation: match.operationId, status: reply.status, authorization: auth, userAgent }, reply);
   }
 
   #checkErrorBody(match: MatchedOperation, body: unknown): Violation[] {

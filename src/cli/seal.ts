@@ -1,0 +1,92 @@
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { Option, type Command } from "commander";
+import { InvalidInputError, UsageError } from "../errors.ts";
+import { SCOPES, type Scope } from "../seal/scope.ts";
+import { buildSealedSecret } from "../seal/sealed-secret.ts";
+import { fetchSealingCertificate, parseSealingCertificate, type SealingCertificate } from "../seal/sealing-cert.ts";
+import { readSecretSource } from "../tls/secret-input.ts";
+import { TLS_SECRET_TYPE, validateTlsSecret } from "../tls/tls-material.ts";
+import { cliContext, type CliIo } from "./io.ts";
+import { formatObjects, OUTPUT_FORMATS, type OutputFormat } from "./sealed-output.ts";
+
+/**
+ * `wildseal seal [--cert FILE|URL] [--scope S] [--name N] [--namespace NS] [-f FILE|-] [-o yaml|json]`:
+ * kubeseal's offline sealing, except that --namespace replaces the input's namespace (the copy of
+ * the wildcard Secret lives in the tenant's namespace, not in cert-manager's).
+ */
+
+export interface SealCommandOptions {
+  readonly cert?: string;
+  readonly scope?: Scope;
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly file: string;
+  readonly format: OutputFormat;
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const MAX_CERT_FILE_BYTES = 1024 * 1024;
+
+export async function loadSealingCertificate(ref: string): Promise<SealingCertificate> {
+  if (/^https?:\/\//i.test(ref)) return parseSealingCertificate(await fetchSealingCertificate(ref), { source: ref });
+  const path = /^file:\/\//i.test(ref) ? fileURLToPath(ref) : ref;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InvalidInputError(
+      `${path}: ${code === "ENOENT" ? "no such file" : "cannot be read"}; pass the controller's certificate (kubeseal --fetch-cert > cert.pem)`,
+    );
+  }
+  if (bytes.length > MAX_CERT_FILE_BYTES) throw new InvalidInputError(`${path}: larger than ${MAX_CERT_FILE_BYTES} bytes; not a certificate`);
+  return parseSealingCertificate(bytes, { source: path });
+}
+
+export async function runSeal(opts: SealCommandOptions, io: CliIo): Promise<void> {
+  if (opts.name !== undefined && (opts.name.length > 253 || !DNS1123_SUBDOMAIN.test(opts.name))) {
+    throw new UsageError(`--name ${JSON.stringify(opts.name)}: not a valid Secret name (DNS-1123 subdomain)`);
+  }
+  if (opts.namespace !== undefined && (opts.namespace.length > 63 || !DNS1123_LABEL.test(opts.namespace))) {
+    throw new UsageError(`--namespace ${JSON.stringify(opts.namespace)}: not a valid namespace (DNS-1123 label)`);
+  }
+  const certRef = opts.cert ?? io.env["SEALED_SECRETS_CERT"];
+  if (certRef === undefined || certRef === "") {
+    throw new UsageError(
+      "no sealing certificate: pass --cert FILE|URL (or set SEALED_SECRETS_CERT); get it with `kubeseal --fetch-cert > cert.pem`",
+    );
+  }
+  const cert = await loadSealingCertificate(certRef);
+  const secrets = await readSecretSource(opts.file, io.stdin);
+  const source = opts.file === "-" ? "<stdin>" : opts.file;
+  // a broken TLS Secret is never published: same checks as the pipeline, minus the SAN requirement
+  for (const s of secrets) if (s.type === TLS_SECRET_TYPE) validateTlsSecret(s, { source, requireDnsNames: false });
+  if (opts.name !== undefined && secrets.length > 1) {
+    throw new UsageError(`--name would give all ${secrets.length} Secrets of ${opts.file} the same name: seal them one at a time`);
+  }
+  const sealed = secrets.map((s) =>
+    buildSealedSecret(s, cert, {
+      ...(opts.scope !== undefined ? { scope: opts.scope } : {}),
+      ...(opts.name !== undefined ? { name: opts.name } : {}),
+      ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+    }),
+  );
+  io.stdout(formatObjects(sealed, opts.format));
+}
+
+export function register(program: Command): void {
+  program
+    .command("seal")
+    .description("seal Secret manifests for a Sealed Secrets controller, like kubeseal (offline, with its certificate)")
+    .option("--cert <file|url>", "the controller's public certificate: a PEM file or an https:// URL (env SEALED_SECRETS_CERT)")
+    .addOption(new Option("--scope <scope>", "default: the input's scope annotations, else strict").choices(SCOPES))
+    .option("--name <name>", "name of the sealed Secret (replaces the input's)")
+    .option("--namespace <ns>", "namespace of the sealed Secret (replaces the input's)")
+    .option("-f, --file <path>", "input Secret(s): YAML/JSON file, a mounted Secret folder, or - for stdin", "-")
+    .addOption(new Option("-o, --format <format>", "output format").choices(OUTPUT_FORMATS).default("json"))
+    .action(async (o: SealCommandOptions, command: Command) => {
+      await runSeal(o, cliContext(command).io);
+    });
+}
