@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { register as render } from "./render.ts";
 import { register as seal } from "./seal.ts";
 import { register as unseal } from "./unseal.ts";
+import { register as validate } from "./validate.ts";
+import { register as tenant } from "./tenant.ts";
 
 /**
  * Every CLI command, one module each. A command module exports `register(program)`, which adds
@@ -9,4 +11,4 @@ import { register as unseal } from "./unseal.ts";
  */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [render, seal, unseal];
+export const COMMANDS: readonly RegisterCommand[] = [render, seal, unseal, validate, tenant];

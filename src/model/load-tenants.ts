@@ -116,11 +116,27 @@ async function loadOne(repoDir: string, name: string, config: WildsealConfig | u
     return { file, stem, diagnostics: [{ path: file, line: 1, col: 1, message: "cannot be read (dangling symlink?): remove it or point it at a tenant file" }] };
   }
   if (read.kind === "refused") return { file, stem, diagnostics: [read.diagnostic] };
+  return { file, stem, ...checkTenantText(read.text, file, config) };
+}
+
+export interface CheckedTenantText {
+  readonly doc?: PositionedDocument;
+  readonly tenant?: Tenant;
+  readonly diagnostics: Diagnostic[];
+}
+
+/**
+ * Every single-file rule on the text of `tenants/<name>.yaml` (`file` is its repo-relative path):
+ * YAML limits, schema, names, cluster. Cross-tenant rules (unique Secret) are the caller's.
+ */
+export function checkTenantText(text: string, file: string, config: WildsealConfig | undefined): CheckedTenantText {
+  const name = file.slice(file.lastIndexOf("/") + 1);
+  const stem = TENANT_FILE.exec(name)?.[1] ?? name;
   let doc: PositionedDocument;
   try {
-    doc = parseYamlDocument(read.text, file);
+    doc = parseYamlDocument(text, file);
   } catch (e) {
-    if (e instanceof InvalidInputError) return { file, stem, diagnostics: [...e.diagnostics] };
+    if (e instanceof InvalidInputError) return { diagnostics: [...e.diagnostics] };
     throw e;
   }
   const fileNameProblem: Diagnostic[] = isDnsLabel(stem)
@@ -130,12 +146,12 @@ async function loadOne(repoDir: string, name: string, config: WildsealConfig | u
   const at = (path: YamlPath, message: string): Diagnostic => ({ path: file, ...doc.locate(path), message });
   if (parsed.value === undefined) {
     const partial = checkPartialTenant(doc.value, file, stem, config, at);
-    return { file, stem, doc, diagnostics: [...fileNameProblem, ...parsed.diagnostics, ...partial] };
+    return { doc, diagnostics: [...fileNameProblem, ...parsed.diagnostics, ...partial] };
   }
   const checked = checkTenant(parsed.value, file, stem, config, at);
   const diagnostics = [...fileNameProblem, ...checked.diagnostics];
-  if (diagnostics.length > 0 || checked.tenant === undefined) return { file, stem, doc, diagnostics };
-  return { file, stem, doc, tenant: checked.tenant, diagnostics };
+  if (diagnostics.length > 0 || checked.tenant === undefined) return { doc, diagnostics };
+  return { doc, tenant: checked.tenant, diagnostics };
 }
 
 export function compareCodeUnits(a: string, b: string): number {
