@@ -4,6 +4,7 @@ import { register as seal } from "./seal.ts";
 import { register as unseal } from "./unseal.ts";
 import { register as validate } from "./validate.ts";
 import { register as tenant } from "./tenant.ts";
+import { register as audit } from "./audit.ts";
 
 /**
  * Every CLI command, one module each. A command module exports `register(program)`, which adds
@@ -11,4 +12,4 @@ import { register as tenant } from "./tenant.ts";
  */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [render, seal, unseal, validate, tenant];
+export const COMMANDS: readonly RegisterCommand[] = [render, seal, unseal, validate, tenant, audit];

@@ -1,0 +1,162 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UsageError } from "../errors.ts";
+import { validateBranchName } from "./branch-name.ts";
+import { authConfig, type GitCredentials, NO_CREDENTIALS } from "./credentials.ts";
+import { createGitRunner, dependencyError, GitFailure, type GitRunner } from "./git-process.ts";
+import { classifyRemote, redactUrl, splitUserinfo } from "./remote-url.ts";
+import { parseTrailers, rfc3339, TRAILER_KEYS, type WildsealAction } from "./trailers.ts";
+
+/** One wildseal commit, as `wildseal audit` shows it. */
+export interface AuditEntry {
+  /** author date, RFC 3339 UTC */
+  readonly date: string;
+  readonly commit: string;
+  /** `Name <email>` */
+  readonly author: string;
+  readonly subject: string;
+  readonly actions: readonly WildsealAction[];
+  readonly tenants: readonly string[];
+  /** leaf fingerprint (hex SHA-256 of the DER); null when the trailer is missing */
+  readonly certSha256: string | null;
+  /** RFC 3339 UTC; null when the trailer is missing */
+  readonly certNotAfter: string | null;
+}
+
+export interface AuditOptions {
+  /** only commits whose Wildseal-Tenants name this tenant */
+  readonly tenant?: string;
+  /** default: the repository's HEAD (a local path) or the remote's default branch (a URL) */
+  readonly branch?: string;
+  /** for http(s) URLs */
+  readonly credentials?: GitCredentials;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+const TENANT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const FIELD = "\x1f";
+const RECORD = "\x1e";
+
+/**
+ * wildseal's commits in the history of `repo` (a local repository, bare or not, or a URL), newest
+ * first, read from their trailers; other commits are skipped. A URL is cloned bare and blobless
+ * into a private temporary folder first (commits only: trailers are all audit needs), which is
+ * removed afterwards. A local repository is only read.
+ */
+export async function auditLog(repo: string, opts: AuditOptions = {}): Promise<AuditEntry[]> {
+  if (opts.tenant !== undefined && !TENANT_NAME.test(opts.tenant)) {
+    throw new UsageError(`--tenant ${JSON.stringify(opts.tenant)} is not a tenant name (a DNS label such as acme)`);
+  }
+  if (opts.branch !== undefined) validateBranchName(opts.branch);
+  const split = splitUserinfo(classifyRemote(repo));
+  const credentials = opts.credentials ?? NO_CREDENTIALS;
+  const env = opts.env ?? process.env;
+  if (split.remote.kind === "path") {
+    const runner = createGitRunner({ baseDir: split.remote.url, credentials, env });
+    await assertRepository(runner, split.remote.url);
+    return readLog(runner, opts.branch ?? "HEAD", opts.tenant, split.remote.url);
+  }
+  const dir = await mkdtemp(join(tmpdir(), "wildseal-audit-"));
+  try {
+    const runner = createGitRunner({ baseDir: dir, credentials, env, auth: authConfig(credentials, split.remote) });
+    const branchArgs = opts.branch === undefined ? [] : ["--branch", opts.branch];
+    const cloneArgs = ["clone", "--quiet", "--bare", "--filter=blob:none", "--single-branch", "--no-tags"];
+    try {
+      await runner.run([...cloneArgs, ...branchArgs, "--", split.remote.url, "repo.git"]);
+    } catch (e) {
+      if (e instanceof GitFailure && /not found in upstream/.test(e.output)) {
+        throw new UsageError(`branch ${opts.branch ?? ""} does not exist in ${redactUrl(split.remote.url)}`);
+      }
+      throw dependencyError(`git: cannot clone ${redactUrl(split.remote.url)} for the audit`, e, credentials);
+    }
+    const repoRunner = createGitRunner({ baseDir: join(dir, "repo.git"), credentials, env });
+    return await readLog(repoRunner, "HEAD", opts.tenant, redactUrl(split.remote.url));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function assertRepository(runner: GitRunner, path: string): Promise<void> {
+  try {
+    await runner.run(["rev-parse", "--git-dir"]);
+  } catch (e) {
+    if (e instanceof GitFailure) throw new UsageError(`--repo ${path} is not a Git repository; give a repository folder or a Git URL`);
+    throw new UsageError(`--repo ${path} cannot be read: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+async function readLog(runner: GitRunner, rev: string, tenant: string | undefined, shown: string): Promise<AuditEntry[]> {
+  try {
+    await runner.run(["rev-parse", "--verify", "--quiet", `${rev}^{commit}`]);
+  } catch {
+    if (rev === "HEAD") return []; // no commits yet
+    throw new UsageError(`branch ${rev} does not exist in ${shown}`);
+  }
+  const format = ["%H", "%aI", "%an <%ae>", "%s", "%(trailers:only,unfold)"].join("%x1f");
+  let out: string;
+  try {
+    out = await runner.run([
+      "log",
+      `--format=${format}%x1e`,
+      "--regexp-ignore-case",
+      `--grep=^${TRAILER_KEYS.action}:`,
+      rev,
+      "--",
+    ]);
+  } catch (e) {
+    throw dependencyError(`git: cannot read the history of ${shown}`, e, NO_CREDENTIALS);
+  }
+  const entries = out
+    .split(RECORD)
+    .map((r) => r.replace(/^\n/, ""))
+    .filter((r) => r !== "")
+    .map(toEntry)
+    .filter((e): e is AuditEntry => e !== undefined);
+  return tenant === undefined ? entries : entries.filter((e) => e.tenants.includes(tenant));
+}
+
+function toEntry(record: string): AuditEntry | undefined {
+  const [commit = "", date = "", author = "", subject = "", trailers = ""] = record.split(FIELD);
+  const t = parseTrailers(trailers);
+  if (t.actions === undefined || t.actions.length === 0) return undefined;
+  return {
+    date: rfc3339(new Date(date)),
+    commit,
+    author,
+    subject,
+    actions: t.actions,
+    tenants: t.tenants ?? [],
+    certSha256: t.certSha256 ?? null,
+    certNotAfter: t.certNotAfter === undefined ? null : rfc3339(t.certNotAfter),
+  };
+}
+
+const TABLE_COLUMNS = ["DATE", "COMMIT", "AUTHOR", "ACTION", "CERT-SHA256", "NOT-AFTER", "TENANTS"] as const;
+
+/**
+ * Aligned columns, tenants last (the one column of unbounded width). Commit and fingerprint are
+ * shortened (12 and 16 hex digits); `--json` has them in full.
+ */
+export function formatAuditTable(entries: readonly AuditEntry[]): string {
+  const rows = entries.map((e) => [
+    e.date,
+    e.commit.slice(0, 12),
+    e.author,
+    e.actions.join(","),
+    e.certSha256 === null ? "-" : e.certSha256.slice(0, 16),
+    e.certNotAfter ?? "-",
+    e.tenants.join(","),
+  ]);
+  const all = [[...TABLE_COLUMNS], ...rows];
+  const widths = TABLE_COLUMNS.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+  return all
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .map((line) => `${line}\n`)
+    .join("");
+}

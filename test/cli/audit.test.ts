@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { Readable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { main } from "../../src/cli/main.ts";
+import { auditLog } from "../../src/git/audit.ts";
+import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
+import type { CommitSummary } from "../../src/git/trailers.ts";
+import { commitAndPush, withWorkspace } from "../../src/git/workspace.ts";
+import { type BareRemote, makeBareRemote, tempDir, writeFiles } from "../helpers/git-fixtures.ts";
+
+async function wildseal(argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, {
+    stdout: (s) => void (stdout += s),
+    stderr: (s) => void (stderr += s),
+    stdin: Readable.from([]),
+    env: {},
+  });
+  return { code, stdout, stderr };
+}
+
+describe("wildseal audit", () => {
+  let r: BareRemote;
+  before(async () => {
+    r = makeBareRemote({ files: { "wildseal.yaml": "kind: Config\n" } });
+    const steps: [Record<string, string | null>, CommitSummary["changes"], string][] = [
+      [{ "rendered/p/acme/s.yaml": "1", "rendered/p/beta/s.yaml": "1" }, [{ action: "add", tenants: ["acme", "beta"] }], "1"],
+      [{ "rendered/p/acme/s.yaml": "2", "rendered/p/beta/s.yaml": "2" }, [{ action: "renew", tenants: ["acme", "beta"] }], "2"],
+      [{ "rendered/p/beta/s.yaml": null }, [{ action: "remove", tenants: ["beta"] }], "2"],
+    ];
+    for (const [files, changes, cert] of steps) {
+      await withWorkspace({ repo: r.path, branch: "main", credentials: NO_CREDENTIALS, env: { PATH: process.env.PATH } }, (ws) =>
+        commitAndPush(ws, {
+          render: async (dir) => {
+            writeFiles(dir, files);
+            return { changes, certSha256: cert.repeat(64), certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" };
+          },
+        }),
+      );
+    }
+  });
+  after(() => r.cleanup());
+
+  it("prints a table of wildseal's commits, newest first", async () => {
+    const out = await wildseal(["audit", "--repo", r.path]);
+    assert.equal(out.code, 0, out.stderr);
+    const lines = out.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 4);
+    assert.match(lines[0] ?? "", /^DATE +COMMIT +AUTHOR +ACTION +CERT-SHA256 +NOT-AFTER +TENANTS$/);
+    assert.match(lines[1] ?? "", /remove +2222222222222222 +2026-06-01T00:00:00Z +beta$/);
+    assert.match(lines[3] ?? "", /add +1111111111111111 +2026-06-01T00:00:00Z +acme,beta$/);
+  });
+
+  it("prints JSON with --json, filtered with --tenant, from a file:// URL too", async () => {
+    const out = await wildseal(["audit", "--repo", r.fileUrl, "--tenant", "acme", "--json"]);
+    assert.equal(out.code, 0, out.stderr);
+    const parsed = JSON.parse(out.stdout) as unknown[];
+    assert.deepEqual(parsed, JSON.parse(JSON.stringify(await auditLog(r.path, { tenant: "acme" }))));
+    assert.deepEqual(
+      parsed.map((e) => (e as { actions: string[] }).actions),
+      [["renew"], ["add"]],
+    );
+  });
+
+  it("exits 2 for a folder that is not a repository or a forbidden remote", async () => {
+    const plain = tempDir();
+    try {
+      const out = await wildseal(["audit", "--repo", plain.path]);
+      assert.equal(out.code, 2);
+      assert.match(out.stderr, /is not a Git repository/);
+    } finally {
+      plain.cleanup();
+    }
+    assert.equal((await wildseal(["audit", "--repo", "ext::sh -c id"])).code, 2);
+  });
+});
