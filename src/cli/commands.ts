@@ -4,6 +4,8 @@ import { register as seal } from "./seal.ts";
 import { register as unseal } from "./unseal.ts";
 import { register as validate } from "./validate.ts";
 import { register as tenant } from "./tenant.ts";
+import { register as sync } from "./sync.ts";
+import { register as demo } from "./demo.ts";
 import { register as audit } from "./audit.ts";
 
 /**
@@ -12,4 +14,4 @@ import { register as audit } from "./audit.ts";
  */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [render, seal, unseal, validate, tenant, audit];
+export const COMMANDS: readonly RegisterCommand[] = [render, seal, unseal, validate, tenant, audit, sync, demo];

@@ -1,0 +1,113 @@
+import type { Command } from "commander";
+import { ExitCode, formatDiagnostic, UsageError } from "../errors.ts";
+import { credentialsFromEnv } from "../git/credentials.ts";
+import { validateBranchName } from "../git/branch-name.ts";
+import { authFromEnv } from "../github/client.ts";
+import type { AutoMergeMethod } from "../github/pull-request.ts";
+import { parseSecretRef, type CertificateSource } from "../pipeline/certificate-source.ts";
+import { sync, type Delivery, type SyncOutcome } from "../pipeline/sync.ts";
+import { cliContext, type CliIo } from "./io.ts";
+
+/**
+ * `wildseal sync --repo URL|PATH (--source-file PATH | --source-secret NS/NAME) [--mode push|pull-request] [--branch main]`
+ * Credentials come from the environment only (WILDSEAL_GIT_TOKEN[_FILE], GITHUB_TOKEN, GitHub App
+ * variables), never from flags: flags end up in shell history and process listings.
+ */
+
+export interface SourceFlags {
+  readonly sourceFile?: string;
+  readonly sourceSecret?: string;
+}
+
+/** Exactly one of --source-file / --source-secret. Shared with `watch`. */
+export function sourceFromFlags(f: SourceFlags): CertificateSource {
+  if ((f.sourceFile === undefined) === (f.sourceSecret === undefined)) {
+    throw new UsageError("give exactly one of --source-file PATH or --source-secret NS/NAME");
+  }
+  if (f.sourceFile !== undefined) return { kind: "file", path: f.sourceFile };
+  const ref = parseSecretRef(f.sourceSecret ?? "");
+  if (ref === undefined) throw new UsageError(`--source-secret must be NAMESPACE/NAME, got "${f.sourceSecret}"`);
+  return { kind: "kubernetes", ...ref };
+}
+
+interface SyncFlags extends SourceFlags {
+  readonly repo: string;
+  readonly branch: string;
+  readonly mode: string;
+  readonly label: string[];
+  readonly autoMerge?: string;
+  readonly githubApiUrl?: string;
+  readonly githubRepository?: string;
+  readonly maxAttempts: string;
+}
+
+function deliveryFromFlags(f: SyncFlags, env: CliIo["env"]): Delivery {
+  if (f.mode === "push") return { kind: "push" };
+  if (f.mode !== "pull-request") throw new UsageError(`--mode must be push or pull-request, got "${f.mode}"`);
+  const autoMerge = f.autoMerge === undefined ? false : f.autoMerge.toUpperCase();
+  if (autoMerge !== false && !["MERGE", "SQUASH", "REBASE"].includes(autoMerge)) {
+    throw new UsageError(`--auto-merge must be merge, squash or rebase, got "${f.autoMerge}"`);
+  }
+  return {
+    kind: "pull-request",
+    github: {
+      auth: authFromEnv(env),
+      labels: f.label.length > 0 ? f.label : ["wildseal"],
+      autoMerge: autoMerge as false | AutoMergeMethod,
+      ...(f.githubApiUrl === undefined ? {} : { apiUrl: f.githubApiUrl }),
+      ...(f.githubRepository === undefined ? {} : { repository: f.githubRepository }),
+    },
+  };
+}
+
+/** Human summary of a sync, one line each. */
+export function outcomeLines(o: SyncOutcome): string[] {
+  const changed = o.changes.filter((c) => c.kind !== "keep" && c.kind !== "hold").length;
+  switch (o.kind) {
+    case "unchanged":
+      return [`unchanged: the branch already holds this rendered tree (${o.changes.length} tenants)`];
+    case "pushed":
+      return [`pushed ${o.commit} to ${o.branch}: ${o.message.split("\n")[0]} (${changed} tenants changed)`];
+    case "pull-request":
+      return [
+        `pushed ${o.commit} to ${o.branch}`,
+        `pull request #${o.pullRequest.number} ${o.pullRequest.kind}: ${o.pullRequest.url}`,
+        ...o.pullRequest.superseded.map((n) => `superseded pull request #${n}`),
+      ];
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command("sync")
+    .description("clone the GitOps repository, render with the certificate, commit and push (or open a pull request)")
+    .requiredOption("--repo <url|path>", "the GitOps repository: a local path or a Git URL (worked on in a private clone)")
+    .option("--source-file <path>", "the TLS Secret: a manifest (YAML/JSON) or a folder with tls.crt and tls.key")
+    .option("--source-secret <ns/name>", "the TLS Secret in Kubernetes (in-cluster config or $KUBECONFIG)")
+    .option("--mode <mode>", "push | pull-request", "push")
+    .option("--branch <name>", "the branch Flux/Argo CD follow", "main")
+    .option("--label <name>", "pull-request label (repeatable; default wildseal)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--auto-merge <method>", "enable auto-merge on the pull request: merge | squash | rebase")
+    .option("--github-api-url <url>", "GitHub REST API base URL (GitHub Enterprise); default from the remote's host")
+    .option("--github-repository <owner/repo>", "the GitHub repository, when the remote URL does not say it")
+    .option("--max-attempts <n>", "push attempts when someone else pushed meanwhile", "5")
+    .action(async (flags: SyncFlags, command: Command) => {
+      const ctx = cliContext(command);
+      const maxAttempts = Number(flags.maxAttempts);
+      if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 50) {
+        throw new UsageError(`--max-attempts must be an integer from 1 to 50, got "${flags.maxAttempts}"`);
+      }
+      const outcome = await sync({
+        repo: flags.repo,
+        branch: validateBranchName(flags.branch),
+        source: sourceFromFlags(flags),
+        delivery: deliveryFromFlags(flags, ctx.io.env),
+        credentials: credentialsFromEnv(ctx.io.env),
+        maxAttempts,
+        log: (line) => ctx.io.stderr(`${line}\n`),
+      });
+      for (const line of outcomeLines(outcome)) ctx.io.stdout(`${line}\n`);
+      for (const d of outcome.diagnostics) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
+      ctx.exitCode = outcome.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;
+    });
+}

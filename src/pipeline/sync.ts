@@ -1,0 +1,216 @@
+import type { Diagnostic } from "../errors.ts";
+import type { CommitAuthor, CommitSigning, Workspace } from "../git/workspace.ts";
+import { commitAndPush, withWorkspace } from "../git/workspace.ts";
+import type { GitCredentials } from "../git/credentials.ts";
+import { commitMessage, type CommitSummary } from "../git/trailers.ts";
+import { createGitHubClient, installationToken, type GitHubAuth, type GitHubClient } from "../github/client.ts";
+import { pullRequestMarker, renderPullRequestBody, type PullRequestTenantRow, type TenantChange } from "../github/pr-body.ts";
+import { publishPullRequest, type AutoMergeMethod, type PublishPullRequestResult } from "../github/pull-request.ts";
+import { apiBaseUrl, repoFromRemoteUrl } from "../github/repo-ref.ts";
+import { tokenCredentials } from "../git/credentials.ts";
+import { loadRepositoryModel } from "../model/index.ts";
+import { renderRepository, type RenderChange, type RenderResult } from "../render/render-repository.ts";
+import type { SealingCertificate } from "../seal/sealing-cert.ts";
+import type { CertFacts, TlsMaterial } from "../tls/types.ts";
+import { describeSource, readCertificate, type CertificateSource } from "./certificate-source.ts";
+import { commitSummary } from "./commit-summary.ts";
+import { readCommittedCertificate } from "./committed-certificate.ts";
+
+/**
+ * One sync (CONTRACT.md `wildseal sync`): read the certificate, clone the repository privately,
+ * render into the clone, and when the rendered tree differs from the branch, commit with the
+ * contract's trailers and push — to the branch itself, or to a wildseal/* branch with a pull request.
+ */
+
+export interface PullRequestSettings {
+  readonly auth: GitHubAuth;
+  /** REST base URL; default derived from the remote's host (github.com or GitHub Enterprise) */
+  readonly apiUrl?: string;
+  /** `owner/repo`; default derived from the remote URL */
+  readonly repository?: string;
+  readonly labels: readonly string[];
+  readonly autoMerge: false | AutoMergeMethod;
+  /** an Octokit to use instead of building one (tests, or a caller that already has one) */
+  readonly client?: GitHubClient;
+}
+
+export type Delivery = { readonly kind: "push" } | { readonly kind: "pull-request"; readonly github: PullRequestSettings };
+
+export interface SyncOptions {
+  readonly repo: string;
+  readonly branch: string;
+  readonly source: CertificateSource;
+  readonly delivery: Delivery;
+  readonly credentials: GitCredentials;
+  readonly author?: CommitAuthor;
+  readonly sign?: CommitSigning;
+  readonly now?: Date;
+  /** sealing certificates fetched from clusters configured with `controller:` */
+  readonly sealingCerts?: ReadonlyMap<string, SealingCertificate>;
+  readonly maxAttempts?: number;
+  readonly log?: (line: string) => void;
+}
+
+export type SyncOutcome =
+  | { readonly kind: "unchanged"; readonly diagnostics: readonly Diagnostic[]; readonly changes: readonly RenderChange[] }
+  | {
+      readonly kind: "pushed";
+      readonly commit: string;
+      readonly branch: string;
+      readonly summary: CommitSummary;
+      readonly message: string;
+      readonly diagnostics: readonly Diagnostic[];
+      readonly changes: readonly RenderChange[];
+    }
+  | {
+      readonly kind: "pull-request";
+      readonly commit: string;
+      readonly branch: string;
+      readonly summary: CommitSummary;
+      readonly pullRequest: PublishPullRequestResult;
+      readonly diagnostics: readonly Diagnostic[];
+      readonly changes: readonly RenderChange[];
+    };
+
+/** The last render of an attempt: a push rejected as non-fast-forward renders again on the new tip. */
+interface RenderCapture {
+  result?: RenderResult;
+  rows?: PullRequestTenantRow[];
+  certBefore?: CertFacts;
+}
+
+export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
+  const log = opts.log ?? (() => {});
+  const now = opts.now ?? new Date();
+  const tls = await readCertificate(opts.source, now);
+  log(`certificate ${tls.leaf.dnsNames.join(", ")} sha256 ${tls.leaf.sha256.slice(0, 12)}, not after ${tls.leaf.notAfter.toISOString()}`);
+
+  const github = opts.delivery.kind === "pull-request" ? await gitHubFor(opts.repo, opts.delivery.github) : undefined;
+  const credentials = github?.pushCredentials ?? opts.credentials;
+
+  return withWorkspace({ repo: opts.repo, branch: opts.branch, credentials, log, missingBranch: "fail" }, async (ws) => {
+    const capture: RenderCapture = {};
+    const render = (dir: string) => renderInto(dir, tls, opts, now, capture, github !== undefined);
+    const pushed = await commitAndPush(ws, {
+      render,
+      ...(opts.author === undefined ? {} : { author: opts.author }),
+      ...(opts.sign === undefined ? {} : { sign: opts.sign }),
+      ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
+      target: github === undefined ? { kind: "branch" } : { kind: "review" },
+    });
+    const diagnostics = capture.result?.diagnostics ?? [];
+    const changes = capture.result?.changes ?? [];
+    if (pushed.kind === "unchanged") {
+      log("nothing to publish: the branch already holds this rendered tree");
+      return { kind: "unchanged", diagnostics, changes };
+    }
+    if (github === undefined) {
+      if (pushed.kind !== "pushed") throw new Error("a push to the branch cannot be up-to-date without being unchanged");
+      log(`pushed ${pushed.commit.slice(0, 12)} to ${ws.remoteDisplay} ${pushed.branch}: ${pushed.message.split("\n")[0]}`);
+      return { kind: "pushed", commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, message: pushed.message, diagnostics, changes };
+    }
+    const pullRequest = await openPullRequest(github, ws, pushed.branch, pushed.summary, capture, tls);
+    log(`pull request #${pullRequest.number} ${pullRequest.kind}: ${pullRequest.url}`);
+    return { kind: "pull-request", commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, pullRequest, diagnostics, changes };
+  });
+}
+
+async function renderInto(
+  dir: string,
+  tls: TlsMaterial,
+  opts: SyncOptions,
+  now: Date,
+  capture: RenderCapture,
+  forReview: boolean,
+): Promise<CommitSummary | null> {
+  const before = forReview ? await readCommittedCertificate(dir) : undefined;
+  const result = await renderRepository({
+    repoDir: dir,
+    tls,
+    now,
+    sourceLabel: describeSource(opts.source),
+    ...(opts.sealingCerts === undefined ? {} : { sealingCerts: opts.sealingCerts }),
+  });
+  capture.result = result;
+  if (forReview) {
+    capture.rows = await tenantRows(dir, result.changes);
+    if (before !== undefined) capture.certBefore = before;
+  }
+  return commitSummary(result.changes, tls.leaf);
+}
+
+async function tenantRows(dir: string, changes: readonly RenderChange[]): Promise<PullRequestTenantRow[]> {
+  const model = await loadRepositoryModel(dir);
+  const byName = new Map(model.tenants.map((t) => [t.name, t]));
+  const rows: PullRequestTenantRow[] = [];
+  for (const c of changes) {
+    if (c.kind === "keep" || c.kind === "hold") continue;
+    const t = byName.get(c.tenant);
+    rows.push({
+      name: c.tenant,
+      cluster: c.cluster,
+      namespace: t?.namespace ?? "(removed)",
+      hosts: t?.hosts ?? [],
+      scope: t?.scope ?? "",
+      change: c.kind as TenantChange,
+    });
+  }
+  return rows;
+}
+
+interface GitHubTarget {
+  readonly client: GitHubClient;
+  readonly owner: string;
+  readonly repo: string;
+  readonly settings: PullRequestSettings;
+  readonly pushCredentials?: GitCredentials;
+}
+
+async function gitHubFor(remote: string, settings: PullRequestSettings): Promise<GitHubTarget> {
+  const ref =
+    settings.repository !== undefined
+      ? { ...splitRepository(settings.repository), host: "github.com" }
+      : repoFromRemoteUrl(remote);
+  const client =
+    settings.client ?? createGitHubClient({ auth: settings.auth, baseUrl: settings.apiUrl ?? apiBaseUrl(ref.host) });
+  // A GitHub App pushes with its installation token; a plain token is already the caller's git credential.
+  const pushCredentials =
+    settings.auth.kind === "app" ? tokenCredentials((await installationToken(client)).reveal(), "GitHub App installation token") : undefined;
+  return { client, owner: ref.owner, repo: ref.repo, settings, ...(pushCredentials === undefined ? {} : { pushCredentials }) };
+}
+
+function splitRepository(s: string): { owner: string; repo: string } {
+  const [owner, repo, ...rest] = s.split("/");
+  if (owner === undefined || repo === undefined || rest.length > 0 || owner === "" || repo === "") {
+    throw new TypeError(`--github-repository must be OWNER/REPO, got "${s}"`);
+  }
+  return { owner, repo };
+}
+
+async function openPullRequest(
+  gh: GitHubTarget,
+  ws: Workspace,
+  head: string,
+  summary: CommitSummary,
+  capture: RenderCapture,
+  tls: TlsMaterial,
+): Promise<PublishPullRequestResult> {
+  const title = commitMessage(summary).split("\n")[0] ?? "wildseal";
+  const body = renderPullRequestBody({
+    summary: title,
+    tenants: capture.rows ?? [],
+    ...(capture.certBefore === undefined ? {} : { certBefore: capture.certBefore }),
+    certAfter: tls.leaf,
+    marker: pullRequestMarker(ws.branch),
+  });
+  return publishPullRequest(gh.client, {
+    owner: gh.owner,
+    repo: gh.repo,
+    base: ws.branch,
+    head,
+    title,
+    body,
+    labels: gh.settings.labels,
+    autoMerge: gh.settings.autoMerge,
+  });
+}
