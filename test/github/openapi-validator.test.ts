@@ -69,7 +69,7 @@ test("OpenAPI nullable becomes a JSON Schema null type, also on enums and $ref c
   assert.deepEqual(toJsonSchema({ type: "string", nullable: true }), { type: ["string", "null"] });
   assert.deepEqual(toJsonSchema({ type: "string", enum: ["a"], nullable: true }), { type: ["string", "null"], enum: ["a", null] });
   assert.deepEqual(toJsonSchema({ allOf: [{ $ref: "#/components/schemas/x" }], nullable: true }), {
-    anyOf: [{ allOf: [{ $ref: "github-openapi#/components/schemas/x" }] }, { type: "null" }],
+    anyOf: [{ allOf: [{ $ref: "https://openapi.github.test/components/schemas/x" }] }, { type: "null" }],
   });
   // a property literally named "nullable" is a property, not the keyword
   assert.deepEqual(toJsonSchema({ type: "object", properties: { nullable: { type: "boolean" } } }), {

@@ -1,8 +1,8 @@
 /**
  * Validates HTTP exchanges against GitHub's official REST description (@octokit/openapi,
  * generated/api.github.com.json, OpenAPI 3.0.3). Only that one file is loaded (the package index would load
- * every variant, hundreds of MB). Schemas are translated to JSON Schema (nullable, $ref) once and compiled
- * lazily per operation with ajv.
+ * every variant, hundreds of MB). Schemas are translated to JSON Schema (nullable, $ref) and compiled lazily:
+ * an operation's schemas, and the components they reach, on first use.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -43,7 +43,8 @@ interface Operation {
 }
 
 const METHODS = ["get", "put", "post", "patch", "delete", "head"] as const;
-const SCHEMA_ID = "github-openapi";
+/** Each component is registered with ajv on first use under this prefix + its path below #/components/. */
+const COMPONENT_ID = "https://openapi.github.test/components/";
 
 function isObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -57,7 +58,7 @@ export function toJsonSchema(node: Json): Json {
   for (const [k, v] of Object.entries(node)) {
     if (k === "nullable" || k === "example" || k === "examples" || k === "description" || k.startsWith("x-")) continue;
     if (k === "$ref" && typeof v === "string") {
-      out.$ref = v.startsWith("#/") ? `${SCHEMA_ID}${v}` : v;
+      out.$ref = v.startsWith("#/components/") ? `${COMPONENT_ID}${v.slice("#/components/".length)}` : v;
       continue;
     }
     // `properties` maps names to schemas: a property may be called "example" or "nullable"
@@ -100,6 +101,7 @@ export class OpenApiValidator {
   readonly #bodies: Ajv;
   readonly #params: Ajv;
   readonly #cache = new Map<string, ValidateFunction>();
+  readonly #registered = new Set<string>();
 
   private constructor(file: string) {
     this.#doc = JSON.parse(readFileSync(file, "utf8")) as OpenApiDocument;
@@ -107,14 +109,12 @@ export class OpenApiValidator {
       const segments = template.split("/").slice(1);
       return { template, segments, literalCount: segments.filter((s) => !s.startsWith("{")).length };
     });
-    const translated = { $id: SCHEMA_ID, components: { schemas: toJsonSchema(this.#doc.components.schemas as Json) } };
     const make = (coerce: boolean): Ajv => {
       const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, coerceTypes: coerce, logger: false });
       addFormats(ajv);
       // formats GitHub uses that ajv-formats does not know: documented, not enforced
       ajv.addFormat("timestamp", true);
       ajv.addFormat("repo.nwo", /^[^/]+\/[^/]+$/);
-      ajv.addSchema(translated as object);
       return ajv;
     };
     this.#bodies = make(false);
@@ -168,9 +168,31 @@ export class OpenApiValidator {
     return op;
   }
 
+  /** Registers, with both ajv instances, every component `node` reaches that is not registered yet. */
+  #register(node: Json): void {
+    const pending: Json[] = [node];
+    while (pending.length > 0) {
+      const n = pending.pop();
+      if (Array.isArray(n)) pending.push(...n);
+      else if (isObject(n)) {
+        const ref = n.$ref;
+        if (typeof ref === "string" && ref.startsWith("#/components/") && !this.#registered.has(ref)) {
+          this.#registered.add(ref);
+          const raw = this.#deref<Json>({ $ref: ref });
+          const schema = { ...(toJsonSchema(raw) as JsonObject), $id: `${COMPONENT_ID}${ref.slice("#/components/".length)}` };
+          this.#bodies.addSchema(schema);
+          this.#params.addSchema(schema);
+          pending.push(raw);
+        }
+        for (const [k, v] of Object.entries(n)) if (k !== "$ref") pending.push(v);
+      }
+    }
+  }
+
   #compile(key: string, ajv: Ajv, schema: Json): ValidateFunction {
     let v = this.#cache.get(key);
     if (v === undefined) {
+      this.#register(schema);
       v = ajv.compile(toJsonSchema(schema) as object);
       this.#cache.set(key, v);
     }
