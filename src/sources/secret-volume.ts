@@ -10,6 +10,8 @@
  * mounts (network filesystems, some container runtimes) deliver no events at all.
  */
 import { watch, type FSWatcher } from "node:fs";
+import { readlink } from "node:fs/promises";
+import { join } from "node:path";
 import type { Logger } from "../ops/logger.ts";
 import type { TriggerSink } from "../pipeline/trigger.ts";
 import { readSecretVolume } from "../tls/secret-input.ts";
@@ -53,7 +55,14 @@ export async function startSecretVolumeSource(options: SecretVolumeSourceOptions
 
   async function readOnce(): Promise<void> {
     try {
+      const target = await dataTarget(dir);
       const next = await readSecretVolume(dir);
+      // kubelet removes the old folder only after `..data` stopped pointing at it: if `..data` still
+      // points where it did before the read, no file vanished under the read. Otherwise read again.
+      if ((await dataTarget(dir)) !== target) {
+        again = true;
+        return;
+      }
       const nextFingerprint = tlsFingerprint(next.data);
       secret = next;
       if (nextFingerprint === fingerprint) return;
@@ -129,4 +138,13 @@ export async function startSecretVolumeSource(options: SecretVolumeSourceOptions
       await reading;
     },
   };
+}
+
+/** Where `..data` points, or undefined for a plain folder. */
+async function dataTarget(dir: string): Promise<string | undefined> {
+  try {
+    return await readlink(join(dir, "..data"));
+  } catch {
+    return undefined;
+  }
 }
