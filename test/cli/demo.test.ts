@@ -1,0 +1,28 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { main } from "../../src/cli/main.ts";
+
+test("wildseal demo runs the whole pipeline on the embedded default and leaves nothing behind", async () => {
+  const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith("wildseal-demo-")));
+  let stdout = "";
+  let stderr = "";
+  const code = await main(["demo"], {
+    stdout: (s) => void (stdout += s),
+    stderr: (s) => void (stderr += s),
+    stdin: process.stdin,
+    env: process.env,
+  });
+  assert.equal(code, 0, stderr + stdout);
+  assert.match(stdout, /▶ sync: commit [0-9a-f]{12}: add tenants acme, globex, initech/);
+  assert.match(stdout, /▶ sync again with nothing changed: no commit/);
+  assert.match(stdout, /▶ sync: commit [0-9a-f]{12}: renew \*\.example\.com for 3 tenants/);
+  assert.match(stdout, /▶ sync: commit [0-9a-f]{12}: add tenant umbrella/);
+  assert.match(stdout, /Wildseal-Action: add\n\s+Wildseal-Cert-Sha256: [0-9a-f]{64}/);
+  assert.equal((stdout.match(/✓ rendered\//g) ?? []).length, 4, "every tenant's SealedSecret opened to the source");
+  assert.match(stdout, /✔ demo finished/);
+  assert.doesNotMatch(stdout + stderr, /BEGIN [A-Z ]*PRIVATE KEY/);
+  const after = readdirSync(tmpdir()).filter((n) => n.startsWith("wildseal-demo-") && !before.has(n));
+  assert.deepEqual(after.filter((n) => existsSync(`${tmpdir()}/${n}`)), [], "the throwaway world is removed");
+});
