@@ -17,24 +17,30 @@ export type RepoFileRead =
 export async function readRepoFile(repoRoot: string, relPath: string, maxBytes = DEFAULT_MAX_YAML_BYTES): Promise<RepoFileRead> {
   const abs = join(repoRoot, relPath);
   const at = (message: string): RepoFileRead => ({ kind: "refused", diagnostic: { path: relPath, line: 1, col: 1, message } });
-  let real: string;
+  let real = abs;
+  let size: number;
   try {
     const link = await lstat(abs);
-    real = link.isSymbolicLink() ? await realpath(abs) : abs;
-    if (link.isSymbolicLink() && !isInside(await realpath(repoRoot), real)) {
-      return at("symlink points outside the repository: replace it with a regular file");
+    let target = link;
+    if (link.isSymbolicLink()) {
+      real = await realpath(abs);
+      if (!isInside(await realpath(repoRoot), real)) {
+        return at("symlink points outside the repository: replace it with a regular file");
+      }
+      target = await stat(real);
     }
     // checked before opening: opening a FIFO would block
-    if (!(await stat(real)).isFile()) return at("not a regular file: remove it or replace it with a YAML file");
+    if (!target.isFile()) return at("not a regular file: remove it or replace it with a YAML file");
+    size = target.size;
   } catch (e) {
     if (isNotFound(e)) return { kind: "missing" };
     throw e;
   }
+  if (size > maxBytes) return { kind: "refused", diagnostic: tooLargeDiagnostic(relPath, size, maxBytes) };
   const handle = await open(real, "r");
   try {
-    const { size } = await handle.stat();
-    if (size > maxBytes) return { kind: "refused", diagnostic: tooLargeDiagnostic(relPath, size, maxBytes) };
     const buf = await handle.readFile();
+    // the file may have grown since lstat
     if (buf.length > maxBytes) return { kind: "refused", diagnostic: tooLargeDiagnostic(relPath, buf.length, maxBytes) };
     return { kind: "ok", text: buf.toString("utf8") };
   } finally {

@@ -89,7 +89,7 @@ export function parseYamlDocuments(text: string, source: string, opts: YamlLoadO
   } catch (e) {
     throw new InvalidInputError("", [yamlExceptionDiagnostic(e, source)], { cause: e });
   }
-  return indexes.map((index, i) => positioned(values[i] ?? null, index));
+  return indexes.map((index, i) => positioned(values[i] ?? null, index, lines));
 }
 
 /** Parses a file that must hold exactly one YAML document. */
@@ -141,18 +141,20 @@ function yamlExceptionDiagnostic(e: unknown, source: string): Diagnostic {
 
 // --- positions --------------------------------------------------------------------------------
 
-/** Path (JSON-encoded) → source offsets of the node and, for mapping entries, of its key. */
+/** Path key (see childKey) → source offset of the node and, for mapping entries, of its key. */
 interface PathIndex {
-  readonly nodes: Map<string, Position>;
-  readonly keys: Map<string, Position>;
+  readonly nodes: Map<string, number>;
+  readonly keys: Map<string, number>;
 }
 
-function positioned(value: unknown, index: PathIndex): PositionedDocument {
-  const find = (map: Map<string, Position>, path: YamlPath): Position => {
-    for (let n = path.length; n >= 0; n--) {
-      const key = pathKey(path.slice(0, n));
+function positioned(value: unknown, index: PathIndex, lines: readonly number[]): PositionedDocument {
+  const find = (map: Map<string, number>, path: YamlPath): Position => {
+    const keys = [ROOT_KEY];
+    for (const p of path) keys.push(childKey(keys[keys.length - 1] ?? ROOT_KEY, p));
+    for (let n = keys.length - 1; n >= 0; n--) {
+      const key = keys[n] ?? ROOT_KEY;
       const hit = map.get(key) ?? index.nodes.get(key);
-      if (hit !== undefined) return hit;
+      if (hit !== undefined) return offsetToPosition(lines, hit);
     }
     return { line: 1, col: 1 };
   };
@@ -163,9 +165,14 @@ function positioned(value: unknown, index: PathIndex): PositionedDocument {
   };
 }
 
-function pathKey(path: YamlPath): string {
-  // Numbers and strings must not collide ("0" key vs index 0): JSON keeps the type.
-  return JSON.stringify(path);
+/**
+ * Path keys are built incrementally while walking (a JSON.stringify per node showed up in profiles).
+ * Unambiguous: a string segment carries its length, and strings and indexes have their own marker,
+ * so the key "0" and the index 0 never collide.
+ */
+const ROOT_KEY = "";
+function childKey(parent: string, segment: string | number): string {
+  return typeof segment === "number" ? `${parent}\u0002${segment}` : `${parent}\u0001${segment.length}:${segment}`;
 }
 
 function lineStarts(text: string): number[] {
@@ -204,23 +211,40 @@ function secondDocumentPosition(text: string): Position | undefined {
 
 /** The earliest non-negative offset of a node (its tag/anchor/content), or -1 for an empty node. */
 function nodeOffset(e: Event): number {
-  // anchor offsets point after the `&`/`*` indicator; tag offsets include the `!`
-  const anchor = (start: number): number => (start >= 0 ? start - 1 : -1);
-  const offsets: number[] = [];
+  // anchor offsets point after the `&`/`*` indicator; tag offsets include the `!`;
   // quoted scalars' value offsets point after the opening quote
-  const quoted = e.type === EVENT_ID.SCALAR && (e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED);
-  if (e.type === EVENT_ID.SCALAR) offsets.push(quoted && e.valueStart > 0 ? e.valueStart - 1 : e.valueStart, anchor(e.anchorStart), e.tagStart);
-  else if (e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) offsets.push(e.start, anchor(e.anchorStart), e.tagStart);
-  else if (e.type === EVENT_ID.ALIAS) offsets.push(anchor(e.anchorStart));
-  const valid = offsets.filter((o) => o >= 0);
-  return valid.length === 0 ? -1 : Math.min(...valid);
+  switch (e.type) {
+    case EVENT_ID.SCALAR: {
+      const quoted = e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED;
+      return earliest(quoted && e.valueStart > 0 ? e.valueStart - 1 : e.valueStart, indicator(e.anchorStart), e.tagStart);
+    }
+    case EVENT_ID.MAPPING:
+    case EVENT_ID.SEQUENCE:
+      return earliest(e.start, indicator(e.anchorStart), e.tagStart);
+    case EVENT_ID.ALIAS:
+      return indicator(e.anchorStart);
+    default:
+      return -1;
+  }
+}
+
+function indicator(anchorStart: number): number {
+  return anchorStart >= 0 ? anchorStart - 1 : -1;
+}
+
+function earliest(a: number, b: number, c: number): number {
+  let m = -1;
+  if (a >= 0) m = a;
+  if (b >= 0 && (m < 0 || b < m)) m = b;
+  if (c >= 0 && (m < 0 || c < m)) m = c;
+  return m;
 }
 
 /** One pass over the event stream: validates and indexes positions. Iterative-depth-safe: the parser caps depth at 100. */
 class EventWalker {
   #i = 0;
-  #nodes = new Map<string, Position>();
-  #keys = new Map<string, Position>();
+  #nodes = new Map<string, number>();
+  #keys = new Map<string, number>();
 
   constructor(
     private readonly events: readonly Event[],
@@ -239,7 +263,7 @@ class EventWalker {
     this.#keys = new Map();
     const doc = this.events[this.#i++];
     if (doc?.type !== EVENT_ID.DOCUMENT) throw new Error(`yaml: expected a document event at ${this.#i - 1}`);
-    if (this.events[this.#i]?.type !== EVENT_ID.POP) this.node([], undefined);
+    if (this.events[this.#i]?.type !== EVENT_ID.POP) this.node(ROOT_KEY, undefined);
     this.#i++; // the document's POP
     return { nodes: this.#nodes, keys: this.#keys };
   }
@@ -253,12 +277,12 @@ class EventWalker {
   }
 
   /** Walks the node at the cursor. `fallback` is the key's offset, used when the node is empty. */
-  private node(path: YamlPath, fallback: number | undefined): void {
+  private node(key: string, fallback: number | undefined): void {
     const e = this.events[this.#i++];
     if (e === undefined) throw new Error("yaml: truncated event stream");
     const offset = nodeOffset(e);
     const at = offset >= 0 ? offset : (fallback ?? 0);
-    this.#nodes.set(pathKey(path), this.#pos(at));
+    this.#nodes.set(key, at);
 
     if (e.type === EVENT_ID.ALIAS) {
       this.#report(at, "aliases (*name) are not allowed: write the value out in full");
@@ -268,14 +292,14 @@ class EventWalker {
       this.#report(e.anchorStart - 1, "anchors (&name) are not allowed: write the value out in full");
     }
     if (e.type === EVENT_ID.SEQUENCE) {
-      for (let index = 0; this.events[this.#i]?.type !== EVENT_ID.POP; index++) this.node([...path, index], at);
+      for (let index = 0; this.events[this.#i]?.type !== EVENT_ID.POP; index++) this.node(childKey(key, index), at);
       this.#i++;
     } else if (e.type === EVENT_ID.MAPPING) {
-      this.mapping(path, at);
+      this.mapping(key, at);
     }
   }
 
-  private mapping(path: YamlPath, mappingOffset: number): void {
+  private mapping(parent: string, mappingOffset: number): void {
     const seen = new Set<string>();
     while (this.events[this.#i]?.type !== EVENT_ID.POP) {
       const keyEvent = this.events[this.#i];
@@ -291,7 +315,7 @@ class EventWalker {
         }
       } else {
         // A collection or alias as a key: walk it for its own problems, then refuse it.
-        this.node([...path, "<complex key>"], keyAt);
+        this.node(childKey(parent, "<complex key>"), keyAt);
         this.#report(keyAt, "mapping keys must be plain strings");
       }
       if (key !== undefined) {
@@ -301,19 +325,19 @@ class EventWalker {
           this.#report(keyAt, `duplicate key "${key}": remove one of the two`);
         }
         seen.add(key);
-        const childPath = [...path, key];
-        if (!this.#keys.has(pathKey(childPath))) this.#keys.set(pathKey(childPath), this.#pos(keyAt));
-        if (this.#nodes.has(pathKey(childPath))) {
+        const child = childKey(parent, key);
+        if (!this.#keys.has(child)) this.#keys.set(child, keyAt);
+        if (this.#nodes.has(child)) {
           // duplicate: keep the first occurrence's positions; walk the second for its own problems
           const saved = this.#nodes;
           this.#nodes = new Map();
-          this.node(childPath, keyAt);
+          this.node(child, keyAt);
           this.#nodes = saved;
         } else {
-          this.node(childPath, keyAt);
+          this.node(child, keyAt);
         }
       } else {
-        this.node([...path, "<complex key value>"], keyAt);
+        this.node(childKey(parent, "<complex key value>"), keyAt);
       }
     }
     this.#i++;
