@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { type SimpleGit, simpleGit } from "simple-git";
 import { DependencyError } from "../errors.ts";
 import { type GitConfigEntry, type GitCredentials, scrubSecrets } from "./credentials.ts";
@@ -63,6 +64,9 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
   const auth = opts.auth ?? [];
   const config = [...(opts.config ?? []), ...auth];
   const env = gitEnv(opts.env ?? process.env, config);
+  // simple-git's debug output (DEBUG=simple-git) prints each child's environment, which here
+  // would hold the Authorization header: credentialed commands bypass it
+  if (auth.length > 0) return spawnRunner(opts.baseDir, env, opts.credentials);
   const git: SimpleGit = simpleGit({
     baseDir: opts.baseDir,
     trimmed: false,
@@ -90,6 +94,48 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
         throw new GitFailure(args, scrubSecrets(text, opts.credentials));
       }
     },
+  };
+}
+
+/** Runs git directly: same environment, output and failure shape as the simple-git runner. */
+function spawnRunner(baseDir: string, env: Record<string, string>, credentials: GitCredentials): GitRunner {
+  return {
+    run: (args) =>
+      new Promise((resolve, reject) => {
+        const child = spawn("git", [...args], { cwd: baseDir, env, stdio: ["ignore", "pipe", "pipe"] });
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        let stalled = false;
+        let timer = setTimeout(stall, GIT_STALL_TIMEOUT_MS);
+        function stall(): void {
+          stalled = true;
+          child.kill("SIGKILL");
+        }
+        function activity(): void {
+          clearTimeout(timer);
+          timer = setTimeout(stall, GIT_STALL_TIMEOUT_MS);
+        }
+        child.stdout.on("data", (c: Buffer) => {
+          out.push(c);
+          activity();
+        });
+        child.stderr.on("data", (c: Buffer) => {
+          err.push(c);
+          activity();
+        });
+        child.on("error", (e) => {
+          clearTimeout(timer);
+          reject(new GitFailure(args, scrubSecrets(`cannot start git: ${e.message}`, credentials)));
+        });
+        child.on("close", (code) => {
+          clearTimeout(timer);
+          const stdout = Buffer.concat(out).toString("utf8");
+          if (code === 0 && !stalled) return resolve(stdout);
+          const why = stalled ? `no output for ${GIT_STALL_TIMEOUT_MS / 1000} s: timed out\n` : "";
+          const text = `${why}${Buffer.concat(err).toString("utf8")}\n${stdout}`;
+          reject(new GitFailure(args, scrubSecrets(text, credentials)));
+        });
+      }),
   };
 }
 

@@ -80,6 +80,30 @@ describe("a smart-HTTP remote behind basic auth", () => {
     assert.deepEqual(cmdlineLeaks, [], "token visible in a process command line");
   });
 
+  it("keeps the token out of simple-git's debug output (DEBUG=simple-git*)", async () => {
+    const workspace = new URL("../../src/git/workspace.ts", import.meta.url).href;
+    const credentialsModule = new URL("../../src/git/credentials.ts", import.meta.url).href;
+    const script = `
+      const { openWorkspace, closeWorkspace } = await import(${JSON.stringify(workspace)});
+      const { credentialsFromEnv } = await import(${JSON.stringify(credentialsModule)});
+      const ws = await openWorkspace({ repo: process.argv[1], branch: "main", credentials: credentialsFromEnv(process.env), env: { PATH: process.env.PATH } });
+      await closeWorkspace(ws);
+      console.log("opened");`;
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script, server.url("tenants.git")],
+      { env: { PATH: process.env.PATH, DEBUG: "simple-git,simple-git:*", WILDSEAL_GIT_TOKEN: TOKEN }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    const code = await new Promise((r) => child.on("close", r));
+    assert.equal(code, 0, output);
+    assert.match(output, /opened/);
+    assert.match(output, /simple-git/, "debug output was on (control)");
+    assert.deepEqual(NEEDLES.filter((n) => output.includes(n)), []);
+  });
+
   it("has a command-line check that does see a token when a process shows one (control)", async () => {
     const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 5000)", TOKEN], { stdio: "ignore" });
     try {
