@@ -38,6 +38,11 @@ test("subjectAltName parsing handles quoted entries (no forged names from commas
   assert.deepEqual(parseSubjectAltName(""), []);
 });
 
+test("a real certificate whose SAN holds a comma yields one name, not a forged extra one", async () => {
+  const leaf = await generateLeaf(await generateCa(), { dnsNames: ["a.example.com", "b, DNS:evil.com", "Z.example.com"] });
+  assert.deepEqual(certFacts(leaf.certPem).dnsNames, ["a.example.com", "b, dns:evil.com", "z.example.com"]);
+});
+
 test("a cert-manager style Secret validates and exposes the leaf's facts", async () => {
   const ca = await generateCa();
   const leaf = await generateLeaf(ca, { dnsNames: ["*.Example.com", "example.com"] });
