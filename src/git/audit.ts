@@ -6,7 +6,8 @@ import { validateBranchName } from "./branch-name.ts";
 import { authConfig, type GitCredentials, NO_CREDENTIALS } from "./credentials.ts";
 import { createGitRunner, dependencyError, GitFailure, type GitRunner } from "./git-process.ts";
 import { classifyRemote, redactUrl, splitUserinfo } from "./remote-url.ts";
-import { parseTrailers, rfc3339, TRAILER_KEYS, type WildsealAction } from "./trailers.ts";
+import { rfc3339 } from "../rfc3339.ts";
+import { parseTrailers, TRAILER_KEYS, type WildsealAction } from "./trailers.ts";
 
 /** One wildseal commit, as `wildseal audit` shows it. */
 export interface AuditEntry {

@@ -1,4 +1,5 @@
 import { InvalidInputError } from "../errors.ts";
+import { rfc3339 } from "../rfc3339.ts";
 
 /** What a wildseal commit did (CONTRACT.md, "Commits"), in the contract's order. */
 export const WILDSEAL_ACTIONS = ["renew", "add", "update", "remove", "reseal"] as const;
@@ -36,10 +37,6 @@ export const TRAILER_KEYS = {
 const SUBJECT_NAMES_MAX = 3;
 const TENANT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** RFC 3339 in UTC without fractional seconds, e.g. `2026-03-01T12:00:00Z`. */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 /** Actions present in `s`, in the contract's order, each once. */
 export function summaryActions(s: CommitSummary): WildsealAction[] {

@@ -5,6 +5,7 @@
  * "unchanged" instead of touching the PR).
  */
 import type { CertFacts } from "../tls/types.ts";
+import { rfc3339 } from "../rfc3339.ts";
 
 export type TenantChange = "renew" | "add" | "update" | "remove" | "reseal";
 
@@ -50,8 +51,9 @@ export function escapeMarkdownCell(value: string): string {
     .replace(/[\\`*_[\]#|~@]/g, (c) => `\\${c}`);
 }
 
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+/** A date the repository does not record (an old certificate known only by its annotations) shows as such. */
+function dateCell(d: Date): string {
+  return Number.isNaN(d.getTime()) ? "(not recorded)" : rfc3339(d);
 }
 
 function compareRows(a: PullRequestTenantRow, b: PullRequestTenantRow): number {
@@ -67,8 +69,8 @@ function certRows(before: CertFacts | undefined, after: CertFacts): string[] {
   const fields: readonly [string, (c: CertFacts) => string][] = [
     ["Serial", (c) => c.serial],
     ["SHA-256 fingerprint", (c) => c.sha256],
-    ["Not before", (c) => rfc3339(c.notBefore)],
-    ["Not after", (c) => rfc3339(c.notAfter)],
+    ["Not before", (c) => dateCell(c.notBefore)],
+    ["Not after", (c) => dateCell(c.notAfter)],
     ["SANs", (c) => c.dnsNames.join(", ")],
     ["Subject", (c) => c.subject],
     ["Issuer", (c) => c.issuer],
