@@ -18,7 +18,11 @@ ENV NODE_ENV=production
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The embedded default for `wildseal demo`: the project's own example GitOps repository (public data only).
+COPY wildseal.yaml ./
+COPY tenants ./tenants
 COPY templates ./templates
+COPY clusters ./clusters
 USER node
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 CMD ["--help"]
