@@ -49,12 +49,29 @@ export interface SyncOptions {
   readonly sealingCerts?: ReadonlyMap<string, SealingCertificate>;
   readonly maxAttempts?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Aborts the sync before its next side effect (`watch` stopping): checked before the clone and
+   * after each render, i.e. before anything is committed or pushed. A push already started completes
+   * (it is atomic on the remote).
+   */
+  readonly signal?: AbortSignal;
 }
 
+/**
+ * Every outcome says `tip`: the branch commit the sync leaves behind as far as it knows — the commit
+ * it pushed, or (unchanged, pull request) the branch tip it rendered against; null for a branch that
+ * does not exist yet. `watch` acknowledges it so that its Git poll is not woken by wildseal's own work.
+ */
 export type SyncOutcome =
-  | { readonly kind: "unchanged"; readonly diagnostics: readonly Diagnostic[]; readonly changes: readonly RenderChange[] }
+  | {
+      readonly kind: "unchanged";
+      readonly tip: string | null;
+      readonly diagnostics: readonly Diagnostic[];
+      readonly changes: readonly RenderChange[];
+    }
   | {
       readonly kind: "pushed";
+      readonly tip: string;
       readonly commit: string;
       readonly branch: string;
       readonly summary: CommitSummary;
@@ -64,6 +81,7 @@ export type SyncOutcome =
     }
   | {
       readonly kind: "pull-request";
+      readonly tip: string | null;
       readonly commit: string;
       readonly branch: string;
       readonly summary: CommitSummary;
@@ -83,6 +101,7 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
   const log = opts.log ?? (() => {});
   const now = opts.now ?? new Date();
   const tls = await readCertificate(opts.source, now);
+  opts.signal?.throwIfAborted();
   log(`certificate ${tls.leaf.dnsNames.join(", ")} sha256 ${tls.leaf.sha256.slice(0, 12)}, not after ${tls.leaf.notAfter.toISOString()}`);
 
   const github = opts.delivery.kind === "pull-request" ? await gitHubFor(opts.repo, opts.delivery.github) : undefined;
@@ -102,16 +121,16 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
     const changes = capture.result?.changes ?? [];
     if (pushed.kind === "unchanged") {
       log("nothing to publish: the branch already holds this rendered tree");
-      return { kind: "unchanged", diagnostics, changes };
+      return { kind: "unchanged", tip: ws.baseCommit, diagnostics, changes };
     }
     if (github === undefined) {
       if (pushed.kind !== "pushed") throw new Error("a push to the branch cannot be up-to-date without being unchanged");
       log(`pushed ${pushed.commit.slice(0, 12)} to ${ws.remoteDisplay} ${pushed.branch}: ${pushed.message.split("\n")[0]}`);
-      return { kind: "pushed", commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, message: pushed.message, diagnostics, changes };
+      return { kind: "pushed", tip: pushed.commit, commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, message: pushed.message, diagnostics, changes };
     }
     const pullRequest = await openPullRequest(github, ws, pushed.branch, pushed.summary, capture, tls);
     log(`pull request #${pullRequest.number} ${pullRequest.kind}: ${pullRequest.url}`);
-    return { kind: "pull-request", commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, pullRequest, diagnostics, changes };
+    return { kind: "pull-request", tip: ws.baseCommit, commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, pullRequest, diagnostics, changes };
   });
 }
 
@@ -124,6 +143,7 @@ async function renderInto(
   forReview: boolean,
 ): Promise<CommitSummary | null> {
   const before = forReview ? await readCommittedCertificate(dir) : undefined;
+  opts.signal?.throwIfAborted();
   const result = await renderRepository({
     repoDir: dir,
     tls,
@@ -132,6 +152,8 @@ async function renderInto(
     ...(opts.sealingCerts === undefined ? {} : { sealingCerts: opts.sealingCerts }),
   });
   capture.result = result;
+  // the last point before commit and push
+  opts.signal?.throwIfAborted();
   if (forReview) {
     capture.rows = await tenantRows(dir, result.changes);
     if (before !== undefined) capture.certBefore = before;
