@@ -51,7 +51,7 @@ function report(what: string, ms: number): void {
 }
 
 function tipAction(world: SyncWorld): string | undefined {
-  return parseTrailers(remoteLog(world.remote.path, "main")[0]?.message ?? "").actions[0];
+  return parseTrailers(remoteLog(world.remote.path, "main")[0]?.message ?? "").actions?.[0];
 }
 
 describe("wildseal watch: event sources", () => {

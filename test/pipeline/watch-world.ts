@@ -17,6 +17,7 @@ const DAY = 86_400_000;
 
 /** tls.crt and tls.key as the Secret holds them. */
 export interface TlsFiles {
+  readonly [item: string]: string;
   readonly "tls.crt": string;
   readonly "tls.key": string;
 }
