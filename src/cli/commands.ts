@@ -7,6 +7,7 @@ import { register as tenant } from "./tenant.ts";
 import { register as sync } from "./sync.ts";
 import { register as demo } from "./demo.ts";
 import { register as audit } from "./audit.ts";
+import { register as watch } from "./watch.ts";
 
 /**
  * Every CLI command, one module each. A command module exports `register(program)`, which adds
@@ -14,4 +15,4 @@ import { register as audit } from "./audit.ts";
  */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [render, seal, unseal, validate, tenant, audit, sync, demo];
+export const COMMANDS: readonly RegisterCommand[] = [render, seal, unseal, validate, tenant, audit, sync, watch, demo];

@@ -30,7 +30,8 @@ export function sourceFromFlags(f: SourceFlags): CertificateSource {
   return { kind: "kubernetes", ...ref };
 }
 
-interface SyncFlags extends SourceFlags {
+/** Where a commit goes and how: shared by `sync` and `watch` (see addDeliveryOptions). */
+export interface DeliveryFlags {
   readonly repo: string;
   readonly branch: string;
   readonly mode: string;
@@ -41,7 +42,30 @@ interface SyncFlags extends SourceFlags {
   readonly maxAttempts: string;
 }
 
-function deliveryFromFlags(f: SyncFlags, env: CliIo["env"]): Delivery {
+interface SyncFlags extends SourceFlags, DeliveryFlags {}
+
+/** --repo, --source-file/--source-secret, --mode, --branch, the pull-request flags and --max-attempts. */
+export function addDeliveryOptions(command: Command): Command {
+  return command
+    .requiredOption("--repo <url|path>", "the GitOps repository: a local path or a Git URL (worked on in a private clone)")
+    .option("--source-file <path>", "the TLS Secret: a manifest (YAML/JSON) or a folder with tls.crt and tls.key")
+    .option("--source-secret <ns/name>", "the TLS Secret in Kubernetes (in-cluster config or $KUBECONFIG)")
+    .option("--mode <mode>", "push | pull-request", "push")
+    .option("--branch <name>", "the branch Flux/Argo CD follow", "main")
+    .option("--label <name>", "pull-request label (repeatable; default wildseal)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--auto-merge <method>", "enable auto-merge on the pull request: merge | squash | rebase")
+    .option("--github-api-url <url>", "GitHub REST API base URL (GitHub Enterprise); default from the remote's host")
+    .option("--github-repository <owner/repo>", "the GitHub repository, when the remote URL does not say it")
+    .option("--max-attempts <n>", "push attempts when someone else pushed meanwhile", "5");
+}
+
+export function parseMaxAttempts(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 50) throw new UsageError(`--max-attempts must be an integer from 1 to 50, got "${text}"`);
+  return n;
+}
+
+export function deliveryFromFlags(f: DeliveryFlags, env: CliIo["env"]): Delivery {
   if (f.mode === "push") return { kind: "push" };
   if (f.mode !== "pull-request") throw new UsageError(`--mode must be push or pull-request, got "${f.mode}"`);
   const autoMerge = f.autoMerge === undefined ? false : f.autoMerge.toUpperCase();
@@ -78,36 +102,24 @@ export function outcomeLines(o: SyncOutcome): string[] {
 }
 
 export function register(program: Command): void {
-  program
-    .command("sync")
-    .description("clone the GitOps repository, render with the certificate, commit and push (or open a pull request)")
-    .requiredOption("--repo <url|path>", "the GitOps repository: a local path or a Git URL (worked on in a private clone)")
-    .option("--source-file <path>", "the TLS Secret: a manifest (YAML/JSON) or a folder with tls.crt and tls.key")
-    .option("--source-secret <ns/name>", "the TLS Secret in Kubernetes (in-cluster config or $KUBECONFIG)")
-    .option("--mode <mode>", "push | pull-request", "push")
-    .option("--branch <name>", "the branch Flux/Argo CD follow", "main")
-    .option("--label <name>", "pull-request label (repeatable; default wildseal)", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option("--auto-merge <method>", "enable auto-merge on the pull request: merge | squash | rebase")
-    .option("--github-api-url <url>", "GitHub REST API base URL (GitHub Enterprise); default from the remote's host")
-    .option("--github-repository <owner/repo>", "the GitHub repository, when the remote URL does not say it")
-    .option("--max-attempts <n>", "push attempts when someone else pushed meanwhile", "5")
-    .action(async (flags: SyncFlags, command: Command) => {
-      const ctx = cliContext(command);
-      const maxAttempts = Number(flags.maxAttempts);
-      if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 50) {
-        throw new UsageError(`--max-attempts must be an integer from 1 to 50, got "${flags.maxAttempts}"`);
-      }
-      const outcome = await sync({
-        repo: flags.repo,
-        branch: validateBranchName(flags.branch),
-        source: sourceFromFlags(flags),
-        delivery: deliveryFromFlags(flags, ctx.io.env),
-        credentials: credentialsFromEnv(ctx.io.env),
-        maxAttempts,
-        log: (line) => ctx.io.stderr(`${line}\n`),
-      });
-      for (const line of outcomeLines(outcome)) ctx.io.stdout(`${line}\n`);
-      for (const d of outcome.diagnostics) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
-      ctx.exitCode = outcome.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;
+  addDeliveryOptions(
+    program
+      .command("sync")
+      .description("clone the GitOps repository, render with the certificate, commit and push (or open a pull request)"),
+  ).action(async (flags: SyncFlags, command: Command) => {
+    const ctx = cliContext(command);
+    const maxAttempts = parseMaxAttempts(flags.maxAttempts);
+    const outcome = await sync({
+      repo: flags.repo,
+      branch: validateBranchName(flags.branch),
+      source: sourceFromFlags(flags),
+      delivery: deliveryFromFlags(flags, ctx.io.env),
+      credentials: credentialsFromEnv(ctx.io.env),
+      maxAttempts,
+      log: (line) => ctx.io.stderr(`${line}\n`),
     });
+    for (const line of outcomeLines(outcome)) ctx.io.stdout(`${line}\n`);
+    for (const d of outcome.diagnostics) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
+    ctx.exitCode = outcome.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;
+  });
 }
