@@ -86,3 +86,43 @@ describe("wildseal watch: operations", () => {
     }
   });
 });
+
+describe("wildseal watch: leader election", () => {
+  it("only the Lease holder publishes; when it stops, the standby takes over and publishes the next renewal", { timeout: 120_000 }, async () => {
+    const world = await makeSyncWorld(["acme"]);
+    const api = await FakeApiServer.start();
+    const logA = captureLog();
+    const logB = captureLog();
+    const timing = { leaseDurationMs: 1_000, renewDeadlineMs: 600, retryPeriodMs: 50, requestTimeoutMs: 2_000 };
+    const elect = (identity: string) => ({ leaderElection: { namespace: NS, identity, kubeConfig: api.kubeConfig(), timing } });
+    let a: Watcher | undefined;
+    let b: Watcher | undefined;
+    try {
+      api.putSecret(NS, NAME, { data: filesOf(await world.issue(20)) });
+      a = await startWatch({ ...options(world, api, logA), ...elect("replica-a") });
+      await waitUntil(() => commitCount(world.remote.path) === 2, "the leader's first commit");
+      b = await startWatch({ ...options(world, api, logB), ...elect("replica-b") });
+      await waitUntil(() => logB.messages().includes("not the leader: reconcile skipped"), "the standby skipping its startup reconcile");
+
+      api.putSecret(NS, NAME, { data: filesOf(await world.issue(10)) });
+      await waitUntil(() => commitCount(world.remote.path) === 3, "the renewal, pushed by the leader");
+      await Promise.all([a.idle(), b.idle()]);
+      assert.ok(logA.messages().includes("pushed"));
+      assert.ok(!logB.messages().includes("pushed"), "the standby never pushed");
+
+      await a.stop(); // releases the Lease
+      await waitUntil(() => logB.messages().includes("became leader"), "the standby taking over");
+      const renewed = await world.issue(0);
+      api.putSecret(NS, NAME, { data: filesOf(renewed) });
+      await waitUntil(() => commitCount(world.remote.path) === 4, "the next renewal, pushed by the new leader");
+      await b.idle();
+      assert.ok(logB.messages().includes("pushed"), "the new leader pushed");
+      assert.ok(world.unsealAll().get("acme")?.crt.equals(renewed.secret.data.get("tls.crt")?.reveal() ?? Buffer.alloc(1)));
+    } finally {
+      await a?.stop();
+      await b?.stop();
+      await api.close();
+      world.cleanup();
+    }
+  });
+});
