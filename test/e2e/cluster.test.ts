@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { generateCa, generateLeaf } from "../../src/tls/generate.ts";
 import { CONTROLLER_NAMESPACE, startCluster, type Cluster } from "./cluster.ts";
-import { processesInGroup, run } from "./processes.ts";
+import { processesInGroup, run, withFifo } from "./processes.ts";
 
 // The e2e foundation against real upstream parts: etcd, kube-apiserver, the sealed-secrets controller and
 // kubeseal, all built from their Go modules by test/e2e/setup. Not part of `npm test` (scripts/run-tests.mjs
@@ -102,11 +103,13 @@ describe("e2e cluster: real etcd, kube-apiserver, sealed-secrets controller and 
     const cl = c();
     const keys = await cl.kubectl(["get", "secret", "-n", CONTROLLER_NAMESPACE, "-l", "sealedsecrets.bitnami.com/sealed-secrets-key", "-o", "yaml"]);
     assert.match(keys, /tls\.key/);
-    // the private key reaches kubeseal through a pipe on fd 3, not a file
-    const { stdout } = await run(
-      cl.bin("kubeseal"),
-      ["--kubeconfig", cl.kubeconfigPath, "--recovery-unseal", "--recovery-private-key", "/dev/fd/3", "--format", "json"],
-      { input: sealed, fd3: keys },
+    // the private key reaches kubeseal through a named pipe, not a file
+    const { stdout } = await withFifo(join(cl.tmpDir, "keys.fifo"), keys, (path) =>
+      run(
+        cl.bin("kubeseal"),
+        ["--kubeconfig", cl.kubeconfigPath, "--recovery-unseal", "--recovery-private-key", path, "--format", "json"],
+        { input: sealed },
+      ),
     );
     const opened = JSON.parse(stdout) as SecretJson;
     assert.equal(opened.metadata.namespace, TENANT_NS);

@@ -238,6 +238,9 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
       `--service-account-key-file=${file("pki/sa.pub", pki.serviceAccount.publicKeyPem)}`,
       `--service-account-signing-key-file=${file("pki/sa.key", pki.serviceAccount.privateKeyPem)}`,
       "--profiling=false",
+      // Without this, open watches (the controller's) hold a graceful stop for the full 60 s server shutdown
+      // timeout; with it the apiserver ends them and exits in about a second.
+      "--shutdown-watch-termination-grace-period=2s",
     ];
     const startApiserver = async () => {
       apiserver = track(spawnManaged("kube-apiserver", bin("kube-apiserver"), apiserverArgs, { env: baseEnv, logPath: join(logDir, "kube-apiserver.log") }));

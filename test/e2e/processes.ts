@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, constants, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { open } from "node:fs/promises";
 
 /**
  * Long-running children of the e2e cluster. Each one leads its own process group (detached), so stopping
@@ -115,21 +116,12 @@ export function run(
   args: readonly string[],
   opts: {
     input?: string | Buffer;
-    /** written to the child's fd 3 (read it as /dev/fd/3): hands over key material without a file */
-    fd3?: string | Buffer;
     env?: NodeJS.ProcessEnv;
     timeoutMs?: number;
   } = {},
 ): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const stdio: ("pipe" | "ignore")[] = ["pipe", "pipe", "pipe"];
-    if (opts.fd3 !== undefined) stdio.push("pipe");
-    const child = spawn(command, [...args], { stdio, env: opts.env ?? process.env });
-    if (opts.fd3 !== undefined) {
-      const fd3 = child.stdio[3] as NodeJS.WritableStream;
-      fd3.on("error", () => undefined); // the child may close it early; its exit code tells
-      fd3.end(opts.fd3);
-    }
+    const child = spawn(command, [...args], { stdio: ["pipe", "pipe", "pipe"], env: opts.env ?? process.env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     if (!child.stdout || !child.stderr || !child.stdin) throw new Error("stdio pipes missing");
@@ -149,4 +141,36 @@ export function run(
     });
     child.stdin.end(opts.input ?? "");
   });
+}
+
+/**
+ * Hands `content` to a program that only reads files (e.g. kubeseal --recovery-private-key) through a named
+ * pipe at `path`, so key material never lands on disk. `use` gets the path; the pipe is removed afterwards.
+ */
+export async function withFifo<T>(path: string, content: string | Buffer, use: (path: string) => Promise<T>): Promise<T> {
+  await run("mkfifo", ["-m", "600", path]);
+  // opening the write end blocks (on libuv's thread pool) until the reader opens the pipe
+  const writer = open(path, "w").then(async (h) => {
+    try {
+      await h.writeFile(content);
+    } finally {
+      await h.close();
+    }
+  });
+  writer.catch(() => undefined);
+  try {
+    return await use(path);
+  } finally {
+    // if the reader never opened the pipe, open it ourselves (non-blocking) so the pending writer finishes
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      await Promise.race([writer.catch(() => undefined), new Promise((r) => setTimeout(r, 2_000))]);
+    } catch {
+      // already gone
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+      rmSync(path, { force: true });
+    }
+  }
 }
