@@ -40,8 +40,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const ctx: CliContext = { io, exitCode: ExitCode.ok };
   try {
     await buildProgram(ctx).parseAsync([...argv], { from: "user" });
-    if (ctx.exitCode !== ExitCode.ok) return ctx.exitCode;
-    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+    return ctx.exitCode;
   } catch (e) {
     return reportError(e, io.stderr);
   }

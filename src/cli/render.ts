@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { cliContext } from "./io.ts";
 import { formatDiagnostic } from "../errors.ts";
 import { ExitCode } from "../errors.ts";
 import { renderRepository } from "../render/render-repository.ts";
@@ -52,7 +53,8 @@ export function register(program: Command): void {
     .description("render rendered/<cluster>/<tenant>/ from tenants/ and templates/ with the given certificate (no commit)")
     .option("--repo <dir>", "the GitOps repository (a local folder)", ".")
     .requiredOption("--source-file <path>", "the TLS Secret: a manifest (YAML/JSON, - for stdin) or a folder with tls.crt and tls.key")
-    .action(async (o: { repo: string; sourceFile: string }) => {
-      process.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile });
+    .action(async (o: { repo: string; sourceFile: string }, command: Command) => {
+      const ctx = cliContext(command);
+      ctx.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile }, ctx.io.stdout, ctx.io.stderr);
     });
 }
