@@ -10,8 +10,8 @@ import forge from "node-forge";
 import { hybridDecrypt, sealLabel } from "../src/seal/hybrid.ts";
 import { buildSealedSecret } from "../src/seal/sealed-secret.ts";
 import { parseSealingCertificate } from "../src/seal/sealing-cert.ts";
-import { generateCa, generateLeaf, generateSealingKeyPair } from "../src/tls/generate.ts";
-import { SecretBytes, type SecretManifest } from "../src/tls/types.ts";
+import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf } from "../src/tls/generate.ts";
+import type { SecretManifest } from "../src/tls/types.ts";
 import { forgeDecrypt, forgeEncrypt, forgePrivateKey } from "../test/seal/forge-hybrid.ts";
 
 const nNode = Number(process.argv[2] ?? 200);
@@ -36,18 +36,7 @@ function measure(n: number, fn: () => void): { median: number; p90: number } {
 
 const sealing = await generateSealingKeyPair({ bits: 4096 });
 const leaf = await generateLeaf(await generateCa(), { dnsNames: ["*.example.com", "example.com"] });
-const secret: SecretManifest = {
-  name: "wildcard-tls",
-  namespace: "acme",
-  type: "kubernetes.io/tls",
-  labels: {},
-  annotations: {},
-  immutable: undefined,
-  data: new Map([
-    ["tls.crt", new SecretBytes(Buffer.from(leaf.certPem))],
-    ["tls.key", leaf.keyPem],
-  ]),
-};
+const secret: SecretManifest = tlsSecretOf(leaf, { name: "wildcard-tls", namespace: "acme" });
 const target = { scope: "strict", namespace: "acme", name: "wildcard-tls" } as const;
 const label = sealLabel(target);
 const items = [...secret.data.values()].map((v) => v.reveal());

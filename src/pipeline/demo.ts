@@ -11,9 +11,9 @@ import { createGitRunner, type GitRunner } from "../git/git-process.ts";
 import { loadConfig, type WildsealConfig } from "../model/index.ts";
 import { formatDiagnostic } from "../errors.ts";
 import { parseSealedSecrets, unsealSealedSecret } from "../seal/sealed-secret.ts";
-import { generateCa, generateLeaf, generateSealingKeyPair, type GeneratedCertificate } from "../tls/generate.ts";
+import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf, type GeneratedCertificate } from "../tls/generate.ts";
 import { validateTlsSecret } from "../tls/tls-material.ts";
-import { SecretBytes, type TlsMaterial } from "../tls/types.ts";
+import type { TlsMaterial } from "../tls/types.ts";
 import { sync, type SyncOutcome } from "./sync.ts";
 
 /**
@@ -49,18 +49,10 @@ export function packageRoot(): string {
 
 async function issue(ca: GeneratedCertificate, notBefore: Date): Promise<TlsMaterial> {
   const leaf = await generateLeaf(ca, { dnsNames: ["*.example.com", "example.com"], notBefore, notAfter: new Date(notBefore.getTime() + 90 * DAY) });
-  const secret = {
-    name: "wildcard-example-com",
-    namespace: "cert-manager",
-    type: "kubernetes.io/tls",
+  const secret = tlsSecretOf(leaf, {
     labels: { "controller.cert-manager.io/fao": "true" },
     annotations: { "cert-manager.io/certificate-name": "wildcard-example-com", "cert-manager.io/issuer-name": "letsencrypt-demo" },
-    immutable: undefined,
-    data: new Map([
-      ["tls.crt", new SecretBytes(Buffer.from(leaf.certPem))],
-      ["tls.key", leaf.keyPem],
-    ]),
-  };
+  });
   return validateTlsSecret(secret, { source: "demo certificate" });
 }
 

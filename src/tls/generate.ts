@@ -1,7 +1,7 @@
 import "reflect-metadata"; // @peculiar/x509 resolves its services through tsyringe, which needs it
 import * as x509 from "@peculiar/x509";
 import { createPrivateKey, randomBytes, webcrypto, type KeyObject } from "node:crypto";
-import { SecretBytes } from "./types.ts";
+import { SecretBytes, type SecretManifest } from "./types.ts";
 
 /**
  * Certificate generation for the demo and the tests: a CA, a CA-signed wildcard leaf as cert-manager
@@ -129,4 +129,26 @@ export async function generateSealingKeyPair(
     extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
   });
   return { ...(await exportKey(keys)), certPem: cert.toString("pem") + "\n", signer: keys, subject };
+}
+
+/**
+ * The kubernetes.io/tls Secret cert-manager would store for `leaf` (tls.crt = chain, tls.key =
+ * the leaf's key), by default `cert-manager/wildcard-example-com`. Held in memory only.
+ */
+export function tlsSecretOf(
+  leaf: GeneratedCertificate,
+  meta: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+): SecretManifest {
+  return {
+    name: meta.name ?? "wildcard-example-com",
+    namespace: meta.namespace ?? "cert-manager",
+    type: "kubernetes.io/tls",
+    labels: meta.labels ?? {},
+    annotations: meta.annotations ?? {},
+    immutable: undefined,
+    data: new Map([
+      ["tls.crt", new SecretBytes(Buffer.from(leaf.certPem))],
+      ["tls.key", leaf.keyPem],
+    ]),
+  };
 }

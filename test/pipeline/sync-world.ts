@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KeyObject } from "node:crypto";
-import { generateCa, generateLeaf, generateSealingKeyPair, type GeneratedCertificate } from "../../src/tls/generate.ts";
+import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf, type GeneratedCertificate } from "../../src/tls/generate.ts";
 import { validateTlsSecret } from "../../src/tls/tls-material.ts";
-import { SecretBytes, type TlsMaterial } from "../../src/tls/types.ts";
+import type { TlsMaterial } from "../../src/tls/types.ts";
 import { parseSealedSecrets, unsealSealedSecret } from "../../src/seal/sealed-secret.ts";
 import { git, makeBareRemote, type BareRemote } from "../helpers/git-fixtures.ts";
 
@@ -52,21 +52,7 @@ export async function makeSyncWorld(tenants: readonly string[] = ["acme", "beta"
     async issue(daysAgo) {
       const notBefore = new Date(Date.now() - daysAgo * DAY);
       const leaf = await generateLeaf(ca, { dnsNames: ["*.example.com"], notBefore, notAfter: new Date(notBefore.getTime() + 90 * DAY) });
-      return validateTlsSecret(
-        {
-          name: "wildcard-example-com",
-          namespace: "cert-manager",
-          type: "kubernetes.io/tls",
-          labels: {},
-          annotations: {},
-          immutable: undefined,
-          data: new Map([
-            ["tls.crt", new SecretBytes(Buffer.from(leaf.certPem))],
-            ["tls.key", leaf.keyPem],
-          ]),
-        },
-        { source: "test certificate" },
-      );
+      return validateTlsSecret(tlsSecretOf(leaf), { source: "test certificate" });
     },
     unsealAll() {
       const checkout = mkdtempSync(join(tmpdir(), "wildseal-checkout-"));

@@ -3,10 +3,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { after } from "node:test";
-import { generateCa, generateLeaf, generateSealingKeyPair } from "../../src/tls/generate.ts";
+import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf } from "../../src/tls/generate.ts";
 import type { GeneratedCertificate } from "../../src/tls/generate.ts";
 import { validateTlsSecret } from "../../src/tls/tls-material.ts";
-import { SecretBytes } from "../../src/tls/types.ts";
 import type { TlsMaterial } from "../../src/tls/types.ts";
 
 /**
@@ -58,18 +57,7 @@ export async function makeLeaf(opts: { dnsNames?: readonly string[]; notBefore?:
     ...(opts.notAfter ? { notAfter: opts.notAfter } : {}),
   });
   const tls = validateTlsSecret(
-    {
-      name: "wildcard-example-com",
-      namespace: "cert-manager",
-      type: "kubernetes.io/tls",
-      labels: {},
-      annotations: {},
-      immutable: undefined,
-      data: new Map([
-        ["tls.crt", new SecretBytes(Buffer.from(generated.certPem))],
-        ["tls.key", new SecretBytes(generated.keyPem.reveal())],
-      ]),
-    },
+    tlsSecretOf(generated),
     { source: "test source", ...(opts.notBefore ? { now: new Date(opts.notBefore.getTime() + 1000) } : {}) },
   );
   return { generated, tls };
