@@ -18,6 +18,12 @@ export interface KubeRequestOptions {
   readonly body?: unknown;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** "json" (default): the body is parsed; "text": the body is returned as a string (e.g. a PEM) */
+  readonly responseType?: "json" | "text";
+  /** the Accept header; default application/json */
+  readonly accept?: string;
+  /** the response is refused beyond this many bytes; default 8 MiB */
+  readonly maxBodyBytes?: number;
 }
 
 /** Error for a non-2xx answer: `code` is the HTTP status, as ListWatch and callers expect. */
@@ -37,13 +43,18 @@ export class KubeApiError extends Error {
 
 const MAX_BODY = 8 * 1024 * 1024;
 
+/** The response was longer than `maxBodyBytes`: the connection was cut. */
+export class BodyTooLargeError extends Error {
+  override readonly name = "BodyTooLargeError";
+}
+
 export async function kubeRequest(kc: KubeConfig, path: string, options: KubeRequestOptions): Promise<KubeResponse> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("the kubeconfig has no current cluster");
   const url = new URL(cluster.server.replace(/\/+$/, "") + path);
   for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
   const fetchOptions = await kc.applyToFetchOptions({});
-  const headers: Record<string, string> = { accept: "application/json" };
+  const headers: Record<string, string> = { accept: options.accept ?? "application/json" };
   const given = fetchOptions.headers as { forEach?(cb: (v: string, k: string) => void): void } | undefined;
   given?.forEach?.((v, k) => {
     headers[k] = v;
@@ -58,6 +69,7 @@ export async function kubeRequest(kc: KubeConfig, path: string, options: KubeReq
     ? AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)])
     : AbortSignal.timeout(options.timeoutMs);
   const request = url.protocol === "https:" ? https.request : http.request;
+  const maxBody = options.maxBodyBytes ?? MAX_BODY;
   try {
     return await new Promise<KubeResponse>((resolve, reject) => {
       const req = request(url, { method: options.method ?? "GET", headers, agent, signal }, (res) => {
@@ -65,12 +77,16 @@ export async function kubeRequest(kc: KubeConfig, path: string, options: KubeReq
         let size = 0;
         res.on("data", (c: Buffer) => {
           size += c.length;
-          if (size > MAX_BODY) req.destroy(new Error(`response from ${url.pathname} exceeds ${MAX_BODY} bytes`));
+          if (size > maxBody) req.destroy(new BodyTooLargeError(`response from ${url.pathname} exceeds ${maxBody} bytes`));
           else chunks.push(c);
         });
         res.on("error", reject);
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
+          if (options.responseType === "text") {
+            resolve({ status: res.statusCode ?? 0, body: text });
+            return;
+          }
           try {
             resolve({ status: res.statusCode ?? 0, body: text === "" ? undefined : JSON.parse(text) });
           } catch {

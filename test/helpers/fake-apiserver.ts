@@ -5,7 +5,9 @@
  * - WATCH streams chunked JSON lines (ADDED/MODIFIED/DELETED/BOOKMARK/ERROR) from the requested
  *   resourceVersion, replaying history after it; a resourceVersion older than the compaction point gets
  *   an `ERROR` event carrying a 410 Status, as the real server sends it; `timeoutSeconds` closes cleanly;
- * - fault injection: drop every open watch, stall them (open, silent), expire them with 410.
+ * - fault injection: drop every open watch, stall them (open, silent), expire them with 410;
+ * - Services (GET) and the service proxy `services/[scheme:]name[:port]/proxy/…`, answered from
+ *   replies a test registers per Service port (what the Sealed Secrets controller serves behind it).
  * Every request is recorded so tests can assert what the client asked for.
  */
 import { once } from "node:events";
@@ -17,6 +19,21 @@ export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
+  /** request headers, lower-case names (the Authorization header is left out) */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface ServicePortSpec {
+  /** omitted: an unnamed port, as a single-port Service may have */
+  readonly name?: string;
+  readonly port: number;
+}
+
+/** What a backend behind the service proxy answers for one path. */
+export interface ProxyReply {
+  readonly status: number;
+  readonly body: string | Buffer;
+  readonly contentType?: string;
 }
 
 type KubeObject = Record<string, unknown> & {
@@ -46,8 +63,13 @@ export interface SecretSpec {
   readonly type?: string;
 }
 
-const RESOURCES = ["secrets", "leases"] as const;
+const RESOURCES = ["secrets", "leases", "services"] as const;
 type Resource = (typeof RESOURCES)[number];
+const KINDS: Readonly<Record<Resource, { kind: string; apiVersion: string }>> = {
+  secrets: { kind: "Secret", apiVersion: "v1" },
+  leases: { kind: "Lease", apiVersion: "coordination.k8s.io/v1" },
+  services: { kind: "Service", apiVersion: "v1" },
+};
 
 export class FakeApiServer {
   readonly requests: RecordedRequest[] = [];
@@ -61,6 +83,8 @@ export class FakeApiServer {
   #stallNewWatches = false;
   /** LIST/GET requests answered with this status instead (fault injection) */
   #failReads: number | undefined;
+  /** `namespace/name/port` → path below /proxy → reply */
+  #proxied = new Map<string, ReadonlyMap<string, ProxyReply>>();
 
   private constructor(server: Server) {
     this.#server = server;
@@ -105,7 +129,7 @@ export class FakeApiServer {
   }
 
   listRequests(): RecordedRequest[] {
-    return this.requests.filter((r) => r.query["watch"] !== "true" && !/\/secrets\/[^/]+$/.test(r.path));
+    return this.requests.filter((r) => r.query["watch"] !== "true" && !/\/(?:secrets|services)\/[^/]+(?:\/proxy\/.*)?$/.test(r.path));
   }
 
   /** Create or replace a Secret; emits ADDED or MODIFIED to matching watches. Returns its resourceVersion. */
@@ -127,6 +151,29 @@ export class FakeApiServer {
       },
       data,
     });
+  }
+
+  /** Create or replace a Service with these ports (type ClusterIP). Returns its resourceVersion. */
+  putService(namespace: string, name: string, ports: readonly ServicePortSpec[]): string {
+    return this.put("services", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, namespace, resourceVersion: "", uid: `uid-svc-${namespace}-${name}` },
+      spec: {
+        type: "ClusterIP",
+        clusterIP: "10.96.0.10",
+        ports: ports.map((p) => ({ ...(p.name === undefined ? {} : { name: p.name }), port: p.port, protocol: "TCP", targetPort: p.port })),
+      },
+    });
+  }
+
+  /**
+   * What the backend behind Service `namespace/name`, port `port` (its name, or "" for an unnamed
+   * port) answers through the service proxy, per path (e.g. `/v1/cert.pem`). Replaces earlier replies;
+   * an empty map means the Service has no ready endpoints (503, as the API server answers).
+   */
+  serveBehindService(namespace: string, name: string, port: string, replies: Readonly<Record<string, ProxyReply>>): void {
+    this.#proxied.set(`${namespace}/${name}/${port}`, new Map(Object.entries(replies)));
   }
 
   deleteSecret(namespace: string, name: string): void {
@@ -199,7 +246,13 @@ export class FakeApiServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://fake");
     const query = Object.fromEntries(url.searchParams);
-    this.requests.push({ method: req.method ?? "GET", path: url.pathname, query });
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (k !== "authorization" && v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+    }
+    this.requests.push({ method: req.method ?? "GET", path: url.pathname, query, headers });
+    const proxy = parseProxyRoute(url.pathname);
+    if (proxy) return this.proxy(req, res, proxy);
     const route = parseRoute(url.pathname);
     if (!route) return sendStatus(res, 404, "NotFound", `no route for ${url.pathname}`);
     if (req.method === "GET" && route.name !== undefined) return this.getOne(res, route);
@@ -210,6 +263,32 @@ export class FakeApiServer {
       return;
     }
     sendStatus(res, 405, "MethodNotAllowed", `${req.method} not supported`);
+  }
+
+  /** The API server's service proxy: resolve the Service and its port, then answer as the backend. */
+  private proxy(req: IncomingMessage, res: ServerResponse, p: ProxyRoute): void {
+    if (req.method !== "GET") return sendStatus(res, 405, "MethodNotAllowed", `${req.method} not supported by the fake proxy`);
+    if (p.scheme !== "" && p.scheme !== "http" && p.scheme !== "https") {
+      return sendStatus(res, 400, "BadRequest", `unsupported scheme "${p.scheme}"`);
+    }
+    const svc = this.#objects.get(objectKey("services", p.namespace, p.name));
+    if (!svc) return sendStatus(res, 404, "NotFound", `services "${p.name}" not found`);
+    const ports = ((svc["spec"] as { ports?: Array<{ name?: string; port: number }> } | undefined)?.ports ?? []);
+    const port = ports.find((q) => (q.name ?? "") === p.port || String(q.port) === p.port) ?? (p.port === "" && ports.length === 1 ? ports[0] : undefined);
+    if (!port) return sendStatus(res, 503, "ServiceUnavailable", `no service port "${p.port}" found for service "${p.name}"`);
+    const replies = this.#proxied.get(`${p.namespace}/${p.name}/${port.name ?? ""}`);
+    if (!replies || replies.size === 0) {
+      return sendStatus(res, 503, "ServiceUnavailable", `no endpoints available for service "${p.name}"`);
+    }
+    const reply = replies.get(p.path);
+    if (!reply) {
+      res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
+      res.end("404 page not found\n");
+      return;
+    }
+    const body = Buffer.from(reply.body);
+    res.writeHead(reply.status, { "content-type": reply.contentType ?? "application/x-pem-file", "content-length": body.length });
+    res.end(body);
   }
 
   private getOne(res: ServerResponse, route: Route): void {
@@ -225,8 +304,8 @@ export class FakeApiServer {
     if (selector === "invalid") return sendStatus(res, 400, "BadRequest", "unsupported field selector");
     const items = [...this.#objects.values()].filter((o) => matches(o, route, selector));
     sendJson(res, 200, {
-      apiVersion: route.resource === "secrets" ? "v1" : "coordination.k8s.io/v1",
-      kind: route.resource === "secrets" ? "SecretList" : "LeaseList",
+      apiVersion: KINDS[route.resource].apiVersion,
+      kind: `${KINDS[route.resource].kind}List`,
       metadata: { resourceVersion: String(this.#rv) },
       items,
     });
@@ -328,10 +407,34 @@ interface Route {
   readonly name: string | undefined;
 }
 
+interface ProxyRoute {
+  readonly namespace: string;
+  readonly scheme: string;
+  readonly name: string;
+  readonly port: string;
+  /** the path below `/proxy`, e.g. `/v1/cert.pem` */
+  readonly path: string;
+}
+
+/** `/api/v1/namespaces/NS/services/[scheme:]name[:port]/proxy/PATH`, as the API server parses it. */
+function parseProxyRoute(pathname: string): ProxyRoute | undefined {
+  const m = /^\/api\/v1\/namespaces\/([a-z0-9-]+)\/services\/([^/]+)\/proxy(\/.*)?$/.exec(pathname);
+  if (!m || !m[1] || !m[2]) return undefined;
+  const parts = decodeURIComponent(m[2]).split(":");
+  let scheme = "";
+  let name: string;
+  let port = "";
+  if (parts.length === 3) [scheme, name, port] = parts as [string, string, string];
+  else if (parts.length === 2) [name, port] = parts as [string, string];
+  else if (parts.length === 1) name = parts[0] ?? "";
+  else return undefined;
+  return { namespace: m[1], scheme, name, port, path: m[3] ?? "/" };
+}
+
 /** Only namespaced routes exist: a cluster-wide list has no route here and gets 404. */
 function parseRoute(pathname: string): Route | undefined {
   const m =
-    /^\/api\/v1\/namespaces\/([a-z0-9-]+)\/(secrets)(?:\/([a-z0-9.-]+))?$/.exec(pathname) ??
+    /^\/api\/v1\/namespaces\/([a-z0-9-]+)\/(secrets|services)(?:\/([a-z0-9.-]+))?$/.exec(pathname) ??
     /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([a-z0-9-]+)\/(leases)(?:\/([a-z0-9.-]+))?$/.exec(pathname);
   if (!m || !m[1] || !m[2]) return undefined;
   return { namespace: m[1], resource: m[2] as Resource, name: m[3] };
@@ -345,7 +448,7 @@ function parseFieldSelector(selector: string | undefined): string | undefined | 
 }
 
 function matches(o: KubeObject, route: Route, name: string | undefined): boolean {
-  const kind = route.resource === "secrets" ? "Secret" : "Lease";
+  const kind = KINDS[route.resource].kind;
   return o["kind"] === kind && o.metadata.namespace === route.namespace && (name === undefined || o.metadata.name === name);
 }
 
@@ -355,8 +458,8 @@ function objectKey(resource: string, namespace: string, name: string): string {
 
 function bookmarkObject(resource: string, rv: number): unknown {
   return {
-    kind: resource === "secrets" ? "Secret" : "Lease",
-    apiVersion: resource === "secrets" ? "v1" : "coordination.k8s.io/v1",
+    kind: KINDS[resource as Resource].kind,
+    apiVersion: KINDS[resource as Resource].apiVersion,
     metadata: { resourceVersion: String(rv), annotations: { "k8s.io/initial-events-end": "false" } },
   };
 }
