@@ -1,38 +1,15 @@
 /**
  * The pull-request lifecycle: at most one open wildseal PR per base branch. A change publishes on a
- * branch named after what changed (pullRequestBranch), so the same change always lands on the same
+ * branch named after what changed (reviewBranchName in src/git/branch-name.ts), so the same change always lands on the same
  * branch: the PR on it is updated in place (or left alone), and PRs on other wildseal branches for the
  * same base are closed with a pointer to their successor and their branches deleted.
  */
 import type { Octokit } from "@octokit/rest";
 import { DependencyError, UsageError } from "../errors.ts";
+import { isReviewBranch } from "../git/branch-name.ts";
 import type { GitHubLog } from "./client.ts";
 import { pullRequestMarker } from "./pr-body.ts";
 
-export const BRANCH_PREFIX = "wildseal/";
-const ACTION_ORDER = ["renew", "add", "update", "remove", "reseal"];
-
-/**
- * `wildseal/<actions joined by ->-<first 12 hex of the leaf SHA-256>`, e.g. `wildseal/renew-3f2a9c1b0d4e`.
- * Actions are de-duplicated and put in a fixed order, so one change always maps to one branch.
- */
-export function pullRequestBranch(actions: readonly string[], certSha256: string): string {
-  const sha = certSha256.toLowerCase();
-  if (!/^[0-9a-f]{12,}$/.test(sha)) {
-    throw new UsageError(`certificate fingerprint "${certSha256}" is not hex SHA-256`);
-  }
-  const unique = [...new Set(actions)];
-  if (unique.length === 0) throw new UsageError("a pull request needs at least one action (renew, add, update, remove, reseal)");
-  for (const a of unique) {
-    if (!/^[a-z][a-z0-9]*$/.test(a)) throw new UsageError(`"${a}" is not a valid wildseal action for a branch name`);
-  }
-  const rank = (a: string): number => {
-    const i = ACTION_ORDER.indexOf(a);
-    return i === -1 ? ACTION_ORDER.length : i;
-  };
-  unique.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, "en"));
-  return `${BRANCH_PREFIX}${unique.join("-")}-${sha.slice(0, 12)}`;
-}
 
 export type AutoMergeMethod = "MERGE" | "SQUASH" | "REBASE";
 
@@ -113,7 +90,7 @@ function isWildsealPull(pr: PullSummary, fullName: string, marker: string): bool
   // marker, is never closed by us; a fork's PR never either
   return (
     pr.head.repo?.full_name.toLowerCase() === fullName.toLowerCase() &&
-    pr.head.ref.startsWith(BRANCH_PREFIX) &&
+    isReviewBranch(pr.head.ref) &&
     normalise(pr.body).includes(marker)
   );
 }

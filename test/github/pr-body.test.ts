@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { escapeMarkdownCell, MAX_BODY_CHARS, pullRequestMarker, renderPullRequestBody, type PullRequestTenantRow } from "../../src/github/pr-body.ts";
-import { pullRequestBranch } from "../../src/github/pull-request.ts";
 import type { CertFacts } from "../../src/tls/types.ts";
 import { UsageError } from "../../src/errors.ts";
 
@@ -88,10 +87,3 @@ test("the marker encodes the base so it stays a valid HTML comment", () => {
   assert.equal(pullRequestMarker("release--1"), "<!-- wildseal:base=release%2D%2D1 -->");
 });
 
-test("branch names are wildseal/<actions>-<12 hex>, actions de-duplicated in a fixed order", () => {
-  assert.equal(pullRequestBranch(["renew"], after.sha256), "wildseal/renew-3f2a9c1b0d4e");
-  assert.equal(pullRequestBranch(["remove", "add", "renew", "add"], after.sha256.toUpperCase()), "wildseal/renew-add-remove-3f2a9c1b0d4e");
-  assert.throws(() => pullRequestBranch([], after.sha256), UsageError);
-  assert.throws(() => pullRequestBranch(["renew"], "xyz"), UsageError);
-  assert.throws(() => pullRequestBranch(["re new"], after.sha256), UsageError);
-});

@@ -1,7 +1,9 @@
 /** Shared set-up for the GitHub tests: a token client against the stand-in, a log that keeps every line. */
 import { createGitHubClient, type GitHubAuth, type GitHubClient, type GitHubLog } from "../../src/github/client.ts";
 import { pullRequestMarker, renderPullRequestBody, type PullRequestTenantRow } from "../../src/github/pr-body.ts";
-import { pullRequestBranch, type PublishPullRequestOptions } from "../../src/github/pull-request.ts";
+import type { PublishPullRequestOptions } from "../../src/github/pull-request.ts";
+import { reviewBranchName } from "../../src/git/branch-name.ts";
+import type { WildsealAction } from "../../src/git/trailers.ts";
 import { SecretBytes, type CertFacts } from "../../src/tls/types.ts";
 import { FakeGitHub, type FakeGitHubOptions } from "../helpers/fake-github.ts";
 
@@ -71,7 +73,12 @@ export function change(
   p: { actions: string[]; cert: CertFacts; before?: CertFacts; tenants: PullRequestTenantRow[]; base?: string; labels?: string[] },
 ): PublishPullRequestOptions {
   const base = p.base ?? "main";
-  const head = pullRequestBranch(p.actions, p.cert.sha256);
+  const head = reviewBranchName({
+    changes: p.actions.map((action) => ({ action: action as WildsealAction, tenants: p.tenants.map((t) => t.name) })),
+    certSha256: p.cert.sha256,
+    certNotAfter: p.cert.notAfter,
+    domain: "*.example.com",
+  });
   fake.pushBranch(head);
   const summary = `${p.actions.join(", ")} *.example.com for ${p.tenants.length} tenant${p.tenants.length === 1 ? "" : "s"}`;
   return {
