@@ -8,11 +8,12 @@ import { pullRequestMarker, renderPullRequestBody, type PullRequestTenantRow, ty
 import { publishPullRequest, type AutoMergeMethod, type PublishPullRequestResult } from "../github/pull-request.ts";
 import { apiBaseUrl, repoFromRemoteUrl } from "../github/repo-ref.ts";
 import { tokenCredentials } from "../git/credentials.ts";
-import { loadRepositoryModel } from "../model/index.ts";
+import { loadConfig, loadRepositoryModel } from "../model/index.ts";
 import { renderRepository, type RenderChange, type RenderResult } from "../render/render-repository.ts";
 import type { SealingCertificate } from "../seal/sealing-cert.ts";
 import type { CertFacts, TlsMaterial } from "../tls/types.ts";
 import { describeSource, readCertificate, type CertificateSource } from "./certificate-source.ts";
+import { controllerCertFetcher, resolveControllerCerts, type ClusterCertReport, type ControllerCertFetcher, type ControllerCertOptions } from "./cluster-certs.ts";
 import { commitSummary } from "./commit-summary.ts";
 import { readCommittedCertificate } from "./committed-certificate.ts";
 
@@ -47,6 +48,14 @@ export interface SyncOptions {
   readonly now?: Date;
   /** sealing certificates fetched from clusters configured with `controller:` */
   readonly sealingCerts?: ReadonlyMap<string, SealingCertificate>;
+  /**
+   * Fetch the certificate of every `controller:` cluster (like kubeseal) and keep its committed copy
+   * `clusters/<cluster>/sealed-secrets.pem` in the same commit (see cluster-certs.ts). Without it such
+   * clusters' tenants are held unless `sealingCerts` names them. `sealingCerts` wins where both do.
+   */
+  readonly controllerCerts?: ControllerCertOptions;
+  /** what each controller cluster's certificate check decided (also logged through `log`) */
+  readonly onClusterCert?: (report: ClusterCertReport) => void;
   readonly maxAttempts?: number;
   readonly log?: (line: string) => void;
   /**
@@ -109,7 +118,8 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
 
   return withWorkspace({ repo: opts.repo, branch: opts.branch, credentials, log, missingBranch: "fail" }, async (ws) => {
     const capture: RenderCapture = {};
-    const render = (dir: string) => renderInto(dir, tls, opts, now, capture, github !== undefined);
+    const fetcher = opts.controllerCerts === undefined ? undefined : controllerCertFetcher(opts.controllerCerts, opts.signal);
+    const render = (dir: string) => renderInto(dir, tls, opts, now, capture, github !== undefined, fetcher);
     const pushed = await commitAndPush(ws, {
       render,
       ...(opts.author === undefined ? {} : { author: opts.author }),
@@ -141,15 +151,18 @@ async function renderInto(
   now: Date,
   capture: RenderCapture,
   forReview: boolean,
+  fetcher: ControllerCertFetcher | undefined,
 ): Promise<CommitSummary | null> {
   const before = forReview ? await readCommittedCertificate(dir) : undefined;
+  opts.signal?.throwIfAborted();
+  const sealingCerts = await sealingCertsFor(dir, opts, now, fetcher);
   opts.signal?.throwIfAborted();
   const result = await renderRepository({
     repoDir: dir,
     tls,
     now,
     sourceLabel: describeSource(opts.source),
-    ...(opts.sealingCerts === undefined ? {} : { sealingCerts: opts.sealingCerts }),
+    ...(sealingCerts === undefined ? {} : { sealingCerts }),
   });
   capture.result = result;
   // the last point before commit and push
@@ -159,6 +172,33 @@ async function renderInto(
     if (before !== undefined) capture.certBefore = before;
   }
   return commitSummary(result.changes, tls.leaf);
+}
+
+/**
+ * The given certificates plus those of `controller:` clusters, checked against (and written to) this
+ * attempt's tip: each push attempt renders on a fresh tip whose committed copy may have moved.
+ */
+async function sealingCertsFor(
+  dir: string,
+  opts: SyncOptions,
+  now: Date,
+  fetcher: ControllerCertFetcher | undefined,
+): Promise<ReadonlyMap<string, SealingCertificate> | undefined> {
+  if (fetcher === undefined || opts.controllerCerts === undefined) return opts.sealingCerts;
+  const { config } = await loadConfig(dir);
+  // an invalid config renders nothing: the renderer reports it
+  if (config === undefined) return opts.sealingCerts;
+  const given = opts.sealingCerts ?? new Map<string, SealingCertificate>();
+  const resolved = await resolveControllerCerts(dir, { ...config, clusters: config.clusters.filter((c) => !given.has(c.name)) }, {
+    fetch: fetcher,
+    resealOnRotation: opts.controllerCerts.resealOnRotation,
+    now,
+  });
+  for (const r of resolved.reports) {
+    opts.log?.(r.message);
+    opts.onClusterCert?.(r);
+  }
+  return new Map([...resolved.certs, ...given]);
 }
 
 async function tenantRows(dir: string, changes: readonly RenderChange[]): Promise<PullRequestTenantRow[]> {

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { escapeMarkdownCell, MAX_BODY_CHARS, pullRequestMarker, renderPullRequestBody, type PullRequestTenantRow } from "../../src/github/pr-body.ts";
 import type { CertFacts } from "../../src/tls/types.ts";
-import { UsageError } from "../../src/errors.ts";
 
 const before: CertFacts = {
   sha256: "1".repeat(64),
