@@ -1,0 +1,433 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test, type TestContext } from "node:test";
+import { KubeConfig } from "@kubernetes/client-node";
+import { generateCa, generateLeaf, tlsSecretOf, type GeneratedCertificate } from "../../src/tls/generate.ts";
+import { secretManifestObject } from "../../src/tls/secret-manifest.ts";
+import { validateTlsSecret } from "../../src/tls/tls-material.ts";
+import { git, makeBareRemote, pushAsPerson, remoteFile, remoteLog, type BareRemote } from "../helpers/git-fixtures.ts";
+import { assertNoKeyMaterial } from "../pipeline/watch-world.ts";
+import { CONTROLLER_NAMESPACE, startCluster, type Cluster } from "./cluster.ts";
+import { processesInGroup, run, spawnManaged, stopManaged, tailOf, withFifo, type ManagedProcess } from "./processes.ts";
+
+// Issue 6's scenario against the real parts: `wildseal watch` (the CLI, as a child) reads the cert-manager
+// Secret with a ServiceAccount token that may read that one Secret only, pushes to a local bare remote, a
+// kubectl stand-in for Flux applies rendered/<cluster> with pruning, and the real sealed-secrets controller
+// unseals into every tenant namespace. Renewal, tenant removal, recovery in both directions and an apiserver
+// restart follow. Not part of `npm test`; run with `npm run test:e2e`.
+
+const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
+const SOURCE_NS = "cert-manager";
+const SOURCE_NAME = "wildcard-example-com";
+const OTHER_SECRET = "some-other-secret";
+const CLUSTER_NAME = "e2e";
+const TENANTS = ["acme", "beta", "gamma"] as const;
+const REMOVED = "gamma";
+const SECRET_NAME = "wildcard-tls";
+const SA = "wildseal";
+const WAIT_MS = 60_000;
+const DAY = 86_400_000;
+
+// The applyset parent standing in for Flux's inventory: kubectl's legacy `--prune -l` only looks in the
+// namespaces of the objects it applies now, so a removed tenant's namespace would never be pruned. An applyset
+// records every namespace it touched; for objects spread over namespaces its parent must be cluster-scoped,
+// i.e. a custom resource (kubectl does not create those itself).
+const INVENTORY_CRD = {
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: "inventories.e2e.wildseal.dev", labels: { "applyset.kubernetes.io/is-parent-type": "true" } },
+  spec: {
+    group: "e2e.wildseal.dev",
+    scope: "Cluster",
+    names: { plural: "inventories", singular: "inventory", kind: "Inventory" },
+    versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+  },
+};
+const APPLYSET = `inventories.e2e.wildseal.dev/${CLUSTER_NAME}`;
+/** kubectl's ApplySet id: base64url(sha256(name.namespace.kind.group)) */
+const APPLYSET_ID = `applyset-${createHash("sha256").update(`${CLUSTER_NAME}..Inventory.e2e.wildseal.dev`).digest("base64url")}-v1`;
+
+const CONFIG = `apiVersion: wildseal.dev/v1alpha1
+kind: Config
+metadata: {name: e2e}
+spec:
+  source: {namespace: ${SOURCE_NS}, name: ${SOURCE_NAME}}
+  clusters:
+    - name: ${CLUSTER_NAME}
+      sealingCert: clusters/${CLUSTER_NAME}/sealed-secrets.pem
+  defaults: {secretName: ${SECRET_NAME}, scope: strict}
+`;
+const tenantYaml = (name: string) =>
+  `apiVersion: wildseal.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: ${name}\nspec:\n  hosts: [${name}.example.com]\n`;
+
+interface SecretJson {
+  type: string;
+  data: Record<string, string>;
+  metadata: { name: string; namespace: string; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] };
+}
+
+/** The source as tests compare it: base64 of tls.crt/tls.key and the leaf's SHA-256 as wildseal annotates it. */
+interface Issued {
+  readonly crtB64: string;
+  readonly keyB64: string;
+  readonly sha256: string;
+  readonly keyPem: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = WAIT_MS): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last = "";
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
+    await sleep(250);
+  }
+}
+
+function httpGet(url: string): Promise<string> {
+  return new Promise((res, rej) => {
+    const req = httpRequest(url, { timeout: 5_000 }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on("data", (c: Buffer) => chunks.push(c));
+      r.on("end", () => (r.statusCode === 200 ? res(Buffer.concat(chunks).toString("utf8")) : rej(new Error(`${url}: HTTP ${r.statusCode}`))));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", rej);
+    req.end();
+  });
+}
+
+async function issue(ca: GeneratedCertificate): Promise<{ issued: Issued; manifest: string }> {
+  const notBefore = new Date(Date.now() - DAY);
+  const leaf = await generateLeaf(ca, { dnsNames: ["*.example.com"], notBefore, notAfter: new Date(notBefore.getTime() + 90 * DAY) });
+  const secret = tlsSecretOf(leaf, { namespace: SOURCE_NS, name: SOURCE_NAME });
+  const material = validateTlsSecret(secret, { source: "e2e certificate" });
+  const obj = secretManifestObject(secret);
+  return {
+    issued: {
+      crtB64: Buffer.from(leaf.certPem).toString("base64"),
+      keyB64: leaf.keyPem.reveal().toString("base64"),
+      sha256: material.leaf.sha256,
+      keyPem: leaf.keyPem.reveal().toString("utf8"),
+    },
+    manifest: JSON.stringify(obj),
+  };
+}
+
+describe("e2e scenario: wildseal watch → Git → kubectl apply -k --prune → the real controller unseals", { timeout: 30 * 60_000 }, () => {
+  let cluster: Cluster | undefined;
+  let remote: BareRemote | undefined;
+  let watch: ManagedProcess | undefined;
+  let ca: GeneratedCertificate;
+  let current: Issued;
+  const everIssued: Issued[] = [];
+  let saKubeconfig = "";
+  let watchLog = "";
+  let applies = 0;
+  const started = Date.now();
+
+  const c = (): Cluster => {
+    assert.ok(cluster, "cluster did not start");
+    return cluster;
+  };
+  const r = (): BareRemote => {
+    assert.ok(remote, "remote was not made");
+    return remote;
+  };
+  const baseEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+    HOME: c().tmpDir,
+    LANG: "C.UTF-8",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+    ...extra,
+  });
+  /** kubectl as the wildseal ServiceAccount */
+  const asSa = (args: readonly string[]) => run(c().bin("kubectl"), ["--kubeconfig", saKubeconfig, ...args], { env: baseEnv() });
+  const wildsealCli = (args: readonly string[], input?: string) =>
+    run(process.execPath, ["--import", "tsx", join(REPO_ROOT, "src/cli/main.ts"), ...args], { input, env: baseEnv(), timeoutMs: 60_000 });
+
+  const setSource = async (manifest: string) => {
+    await c().kubectl(["apply", "-f", "-"], manifest); // key material over stdin, never a file
+  };
+
+  /** Flux stand-in: a fresh clone of the branch tip, then `kubectl apply -k rendered/<cluster>` pruning through the applyset. */
+  const applyTip = async (): Promise<string> => {
+    const checkout = mkdtempSync(join(tmpdir(), "wildseal-e2e-flux-"));
+    try {
+      git(checkout, ["clone", "--quiet", "--branch", "main", r().path, "."]);
+      const sha = git(checkout, ["rev-parse", "HEAD"]).trim();
+      await run(c().bin("kubectl"), ["--kubeconfig", c().kubeconfigPath, "apply", "-k", join(checkout, "rendered", CLUSTER_NAME), "--prune", `--applyset=${APPLYSET}`], {
+        env: baseEnv({ KUBECTL_APPLYSET: "true" }),
+      });
+      applies += 1;
+      return sha;
+    } finally {
+      rmSync(checkout, { recursive: true, force: true });
+    }
+  };
+
+  const renderedFile = (tenant: string) => remoteFile(r().path, "main", `rendered/${CLUSTER_NAME}/${tenant}/sealed-secret.yaml`);
+  /** waits until every listed tenant's SealedSecret at the branch tip was sealed from `want` */
+  const waitForPublished = (want: Issued, tenants: readonly string[]) =>
+    waitFor(`wildseal to push SealedSecrets for ${want.sha256.slice(0, 12)} (${tenants.join(", ")}); watch log:\n${tailOf(watchLog)}`, async () =>
+      tenants.every((t) => renderedFile(t)?.includes(want.sha256)) ? true : undefined,
+    );
+  const getSecret = async (ns: string, name: string): Promise<SecretJson> =>
+    JSON.parse(await c().kubectl(["get", "secret", name, "-n", ns, "-o", "json"])) as SecretJson;
+  /** waits until every tenant namespace holds a Secret with `want`'s bytes; returns them */
+  const waitForUnsealed = (want: Issued, tenants: readonly string[]) =>
+    waitFor(`Secrets ${SECRET_NAME} holding ${want.sha256.slice(0, 12)} in ${tenants.join(", ")}`, async () => {
+      const got = await Promise.all(tenants.map((t) => getSecret(t, SECRET_NAME)));
+      return got.every((s) => s.data["tls.crt"] === want.crtB64 && s.data["tls.key"] === want.keyB64) ? got : undefined;
+    });
+
+  before(async () => {
+    cluster = await startCluster();
+    const cl = cluster;
+    ca = await generateCa();
+    const first = await issue(ca);
+    current = first.issued;
+    everIssued.push(current);
+
+    await cl.kubectl(["create", "namespace", SOURCE_NS]);
+    await setSource(first.manifest);
+    const other = await issue(ca);
+    everIssued.push(other.issued);
+    await cl.kubectl(["apply", "-f", "-"], JSON.stringify({ ...JSON.parse(other.manifest), metadata: { name: OTHER_SECRET, namespace: SOURCE_NS } }));
+
+    // wildseal's identity: may get/list/watch the source Secret and nothing else
+    await cl.kubectl(["create", "serviceaccount", SA, "-n", SOURCE_NS]);
+    await cl.kubectl(["apply", "-f", "-"], JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: [
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "Role",
+          metadata: { name: SA, namespace: SOURCE_NS },
+          rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [SOURCE_NAME], verbs: ["get", "list", "watch"] }],
+        },
+        {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "RoleBinding",
+          metadata: { name: SA, namespace: SOURCE_NS },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: SA },
+          subjects: [{ kind: "ServiceAccount", name: SA, namespace: SOURCE_NS }],
+        },
+      ],
+    }));
+    const token = (await cl.kubectl(["create", "token", SA, "-n", SOURCE_NS, "--duration=2h"])).trim();
+    const admin = cl.adminKubeConfig.getCurrentCluster();
+    assert.ok(admin?.caData, "the admin kubeconfig carries the cluster CA");
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "e2e", server: cl.apiserverUrl, caData: admin.caData, skipTLSVerify: false }],
+      users: [{ name: SA, token }],
+      contexts: [{ name: "wildseal", cluster: "e2e", user: SA, namespace: SOURCE_NS }],
+      currentContext: "wildseal",
+    });
+    // inside the cluster's private temp folder (0700), removed by stop()
+    saKubeconfig = join(cl.tmpDir, "wildseal-sa.kubeconfig");
+    writeFileSync(saKubeconfig, kc.exportConfig(), { mode: 0o600 });
+
+    // the GitOps repository, sealing with the real controller's certificate
+    assert.ok(cl.controllerUrl);
+    const sealingCert = await httpGet(`${cl.controllerUrl}/v1/cert.pem`);
+    assert.match(sealingCert, /BEGIN CERTIFICATE/);
+    const files: Record<string, string> = { "wildseal.yaml": CONFIG, [`clusters/${CLUSTER_NAME}/sealed-secrets.pem`]: sealingCert };
+    for (const t of TENANTS) files[`tenants/${t}.yaml`] = tenantYaml(t);
+    remote = makeBareRemote({ files });
+
+    // what the platform does before Flux runs: tenant namespaces, and the inventory (applyset parent)
+    for (const t of TENANTS) await cl.kubectl(["create", "namespace", t]);
+    await cl.kubectl(["apply", "-f", "-"], JSON.stringify(INVENTORY_CRD));
+    await cl.kubectl(["wait", "--for=condition=Established", "--timeout=60s", `crd/${INVENTORY_CRD.metadata.name}`]);
+    await cl.kubectl(["apply", "--server-side", "--field-manager=kubectl-applyset", "-f", "-"], JSON.stringify({
+      apiVersion: "e2e.wildseal.dev/v1",
+      kind: "Inventory",
+      metadata: {
+        name: CLUSTER_NAME,
+        labels: { "applyset.kubernetes.io/id": APPLYSET_ID },
+        annotations: { "applyset.kubernetes.io/tooling": "kubectl/v1.35.4", "applyset.kubernetes.io/contains-group-kinds": "" },
+      },
+    }));
+  });
+
+  after(async () => {
+    try {
+      if (watch !== undefined && processesInGroup(watch.pid).length > 0) await stopManaged(watch);
+    } finally {
+      try {
+        await cluster?.stop();
+      } finally {
+        remote?.cleanup();
+      }
+    }
+  });
+
+  test("the ServiceAccount token reads the source Secret and nothing else (RBAC resourceNames)", async () => {
+    const own = JSON.parse((await asSa(["get", "secret", SOURCE_NAME, "-n", SOURCE_NS, "-o", "json"])).stdout) as SecretJson;
+    assert.equal(own.data["tls.crt"], current.crtB64);
+    await assert.rejects(asSa(["get", "secret", OTHER_SECRET, "-n", SOURCE_NS]), /Forbidden|forbidden/);
+    await assert.rejects(asSa(["get", "secrets", "-n", SOURCE_NS]), /Forbidden|forbidden/);
+    await assert.rejects(asSa(["get", "secrets", "-n", "kube-system"]), /Forbidden|forbidden/);
+    // list and watch work only scoped to the one name, which is how wildseal's watch asks
+    const listed = JSON.parse((await asSa(["get", "secrets", "-n", SOURCE_NS, "--field-selector", `metadata.name=${SOURCE_NAME}`, "-o", "json"])).stdout) as { items: SecretJson[] };
+    assert.deepEqual(listed.items.map((s) => s.metadata.name), [SOURCE_NAME]);
+  });
+
+  test("wildseal watch (ServiceAccount kubeconfig) pushes; the applied tree unseals in every tenant namespace with wildseal's annotations", async (t: TestContext) => {
+    const cl = c();
+    watchLog = join(cl.tmpDir, "logs", "wildseal-watch.log");
+    const t0 = Date.now();
+    watch = spawnManaged(
+      "wildseal watch",
+      process.execPath,
+      [
+        "--import", "tsx", join(REPO_ROOT, "src/cli/main.ts"), "watch",
+        "--repo", r().path, "--branch", "main",
+        "--source-secret", `${SOURCE_NS}/${SOURCE_NAME}`,
+        "--interval", "1s", "--debounce", "200ms", "--log-level", "debug",
+      ],
+      { env: baseEnv({ KUBECONFIG: saKubeconfig }), logPath: watchLog, cwd: REPO_ROOT },
+    );
+    await waitForPublished(current, TENANTS);
+    const tPushed = Date.now();
+    const commit = remoteLog(r().path, "main")[0];
+    assert.ok(commit && commit.author !== "Pat Person <pat@example.com>", "the tip is wildseal's commit");
+    await applyTip();
+    const secrets = await waitForUnsealed(current, TENANTS);
+    t.diagnostic(`first publish: watch start → pushed ${tPushed - t0} ms; pushed → Secrets in ${TENANTS.length} namespaces ${Date.now() - tPushed} ms`);
+
+    const sealingSha = createHash("sha256")
+      .update(Buffer.from((await httpGet(`${cl.controllerUrl}/v1/cert.pem`)).replace(/-----[^-]+-----|\s/g, ""), "base64"))
+      .digest("hex");
+    for (const s of secrets) {
+      assert.equal(s.type, "kubernetes.io/tls");
+      const a = s.metadata.annotations ?? {};
+      assert.equal(a["wildseal.dev/cert-sha256"], current.sha256, `${s.metadata.namespace}: cert-sha256`);
+      assert.equal(a["wildseal.dev/tenant"], s.metadata.namespace);
+      assert.equal(a["wildseal.dev/sealing-cert-sha256"], sealingSha);
+      assert.match(a["wildseal.dev/cert-not-after"] ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.deepEqual(s.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}`), [`SealedSecret/${SECRET_NAME}`]);
+    }
+    // the source's plaintext key reached neither Git nor the log
+    const history = git(r().path, ["log", "-p", "--all"]);
+    assert.ok(!history.includes(current.keyB64) && !history.includes(current.keyPem.split("\n")[1] ?? "<none>"), "the private key is in Git");
+    assertNoKeyMaterial(readFileSync(watchLog, "utf8").split("\n"), current.keyPem);
+  });
+
+  test("renewal: a new leaf in the source Secret reaches every tenant namespace", async (t: TestContext) => {
+    const next = await issue(ca);
+    const t0 = Date.now();
+    await setSource(next.manifest);
+    current = next.issued;
+    everIssued.push(current);
+    await waitForPublished(current, TENANTS);
+    const tPushed = Date.now();
+    await applyTip();
+    const tApplied = Date.now();
+    await waitForUnsealed(current, TENANTS);
+    const t1 = Date.now();
+    t.diagnostic(`renewal latency: source updated → Secrets updated in ${TENANTS.length} namespaces ${t1 - t0} ms (→ pushed ${tPushed - t0} ms, apply ${tApplied - tPushed} ms, → unsealed ${t1 - tApplied} ms)`);
+  });
+
+  test("kubeseal --recovery-unseal opens wildseal's SealedSecret; wildseal unseal --key opens kubeseal's", async () => {
+    const cl = c();
+    const keys = await cl.kubectl(["get", "secret", "-n", CONTROLLER_NAMESPACE, "-l", "sealedsecrets.bitnami.com/sealed-secrets-key", "-o", "yaml"]);
+    assert.match(keys, /tls\.key/);
+    const ours = renderedFile("acme");
+    assert.ok(ours);
+    // the controller's private key travels through named pipes only
+    const { stdout } = await withFifo(join(cl.tmpDir, "keys-kubeseal.fifo"), keys, (path) =>
+      run(cl.bin("kubeseal"), ["--kubeconfig", cl.kubeconfigPath, "--recovery-unseal", "--recovery-private-key", path, "--format", "json"], { input: ours, env: baseEnv() }),
+    );
+    const opened = JSON.parse(stdout) as SecretJson;
+    assert.equal(opened.metadata.namespace, "acme");
+    assert.equal(opened.metadata.name, SECRET_NAME);
+    assert.equal(opened.data["tls.crt"], current.crtB64);
+    assert.equal(opened.data["tls.key"], current.keyB64);
+
+    const plain = JSON.stringify({ apiVersion: "v1", kind: "Secret", type: "kubernetes.io/tls", metadata: { name: "by-kubeseal", namespace: "beta" }, data: { "tls.crt": current.crtB64, "tls.key": current.keyB64 } });
+    const sealedByKubeseal = (await run(cl.bin("kubeseal"), ["--kubeconfig", cl.kubeconfigPath, "--cert", `${cl.controllerUrl}/v1/cert.pem`, "--format", "yaml"], { input: plain, env: baseEnv() })).stdout;
+    assert.match(sealedByKubeseal, /kind: SealedSecret/);
+    const out = await withFifo(join(cl.tmpDir, "keys-wildseal.fifo"), keys, (path) => wildsealCli(["unseal", "--key", path, "-f", "-", "-o", "json"], sealedByKubeseal));
+    const parsed = JSON.parse(out.stdout) as SecretJson | { items: SecretJson[] };
+    const secret = "items" in parsed ? parsed.items[0] : parsed;
+    assert.ok(secret);
+    assert.equal(secret.metadata.namespace, "beta");
+    assert.equal(secret.metadata.name, "by-kubeseal");
+    assert.equal(secret.data["tls.crt"], current.crtB64);
+    assert.equal(secret.data["tls.key"], current.keyB64);
+  });
+
+  test("tenant removal: wildseal commits the prune; the applyset prune deletes that SealedSecret", async (t: TestContext) => {
+    const cl = c();
+    pushAsPerson(r().path, "main", { [`tenants/${REMOVED}.yaml`]: null }, `remove tenant ${REMOVED}`);
+    await waitFor(`wildseal to remove rendered/${CLUSTER_NAME}/${REMOVED}; watch log:\n${tailOf(watchLog)}`, async () =>
+      renderedFile(REMOVED) === undefined && remoteLog(r().path, "main")[0]?.author !== "Pat Person <pat@example.com>" ? true : undefined,
+    );
+    await applyTip();
+    await assert.rejects(cl.kubectl(["get", "sealedsecret", SECRET_NAME, "-n", REMOVED]), /NotFound|not found/);
+    for (const kept of TENANTS.filter((x) => x !== REMOVED)) {
+      assert.ok(JSON.parse(await cl.kubectl(["get", "sealedsecret", SECRET_NAME, "-n", kept, "-o", "json"])));
+    }
+    // The Secret goes with its owner only through the garbage collector (kube-controller-manager).
+    let lingering: SecretJson | undefined;
+    try {
+      lingering = await getSecret(REMOVED, SECRET_NAME);
+    } catch {
+      lingering = undefined;
+    }
+    t.diagnostic(lingering === undefined
+      ? `Secret ${REMOVED}/${SECRET_NAME} is gone`
+      : `Secret ${REMOVED}/${SECRET_NAME} lingers (owner SealedSecret deleted; no garbage collector runs in this cluster)`);
+  });
+
+  test("wildseal watch survives an apiserver restart and publishes a renewal made after it", async (t: TestContext) => {
+    const cl = c();
+    const tRestart = Date.now();
+    await cl.restartApiserver();
+    t.diagnostic(`apiserver restart took ${Date.now() - tRestart} ms`);
+    const next = await issue(ca);
+    const t0 = Date.now();
+    await setSource(next.manifest);
+    current = next.issued;
+    everIssued.push(current);
+    const remaining = TENANTS.filter((x) => x !== REMOVED);
+    await waitForPublished(current, remaining);
+    const tPushed = Date.now();
+    await applyTip();
+    await waitForUnsealed(current, remaining);
+    t.diagnostic(`after restart: source updated → pushed ${tPushed - t0} ms, → Secrets updated ${Date.now() - t0} ms`);
+    assert.equal(watch?.hasExited(), false, "wildseal watch is still running");
+  });
+
+  test("wildseal watch stops on SIGTERM with exit 0; the cluster stops with no stray process", async (t: TestContext) => {
+    const cl = c();
+    const w = watch;
+    assert.ok(w);
+    await stopManaged(w);
+    assert.equal(await w.exited, 0);
+    const log = readFileSync(watchLog, "utf8").split("\n");
+    assertNoKeyMaterial(log, ...everIssued.map((i) => i.keyPem));
+    const groups = [...cl.processGroups(), w.pid];
+    await cl.stop();
+    assert.deepEqual(groups.flatMap((g) => processesInGroup(g)), []);
+    assert.equal(existsSync(cl.tmpDir), false);
+    t.diagnostic(`scenario wall time ${Date.now() - started} ms (cluster start included), ${applies} kubectl applies`);
+  });
+});
