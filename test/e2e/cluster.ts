@@ -29,6 +29,11 @@ export interface StartClusterOptions {
   binDir?: string;
   /** start the sealed-secrets controller (default true) */
   controller?: boolean;
+  /**
+   * run kube-controller-manager with only the garbage collector and the namespace controller (default false):
+   * without it a Secret owned by a deleted SealedSecret is never removed, and deleted namespaces stay Terminating
+   */
+  controllerManager?: boolean;
   /** extra controller flags, e.g. ["--key-renew-period=0"] */
   controllerArgs?: readonly string[];
   /** keep process logs here instead of inside the temp folder (which stop() removes) */
@@ -48,7 +53,7 @@ export interface Cluster {
   /** the cluster's private temp folder (removed by stop) */
   readonly tmpDir: string;
   /** path of a binary: kube-apiserver, etcd, controller, kubeseal, kubectl (PATH's kubectl when none was built) */
-  bin(name: "kube-apiserver" | "etcd" | "controller" | "kubeseal" | "kubectl"): string;
+  bin(name: "kube-apiserver" | "etcd" | "controller" | "kubeseal" | "kubectl" | "kube-controller-manager"): string;
   /** runs kubectl as admin against this cluster; resolves with stdout */
   kubectl(args: readonly string[], input?: string): Promise<string>;
   /** process-group ids of every component ever started (for stray-process checks after stop) */
@@ -89,9 +94,11 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+/** `ca: "insecure"` skips verification (kube-controller-manager's self-signed serving certificate, /healthz only) */
 function get(url: string, ca?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = (url.startsWith("https:") ? httpsRequest : httpRequest)(url, { ca, timeout: 3_000 }, (res) => {
+    const tls = ca === "insecure" ? { rejectUnauthorized: false } : { ca };
+    const req = (url.startsWith("https:") ? httpsRequest : httpRequest)(url, { ...tls, timeout: 3_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
@@ -153,13 +160,13 @@ function kubeconfigYaml(server: string, caPem: string, certPem: string, keyPem: 
 
 export async function startCluster(opts: StartClusterOptions = {}): Promise<Cluster> {
   const binDir = opts.binDir ?? (await ensureBinaries());
-  for (const b of ["kube-apiserver", "etcd", "controller", "kubeseal", "sealedsecrets.crd.yaml"]) {
+  for (const b of ["kube-apiserver", "etcd", "controller", "kubeseal", "sealedsecrets.crd.yaml", ...(opts.controllerManager ? ["kube-controller-manager"] : [])]) {
     if (!existsSync(join(binDir, b))) throw new Error(`${join(binDir, b)} is missing: run test/e2e/setup`);
   }
   const timeout = opts.readyTimeoutMs ?? 120_000;
   const tmpDir = mkdtempSync(join(tmpdir(), "wildseal-e2e-"));
   const logDir = opts.logDir ?? join(tmpDir, "logs");
-  for (const d of [logDir, join(tmpDir, "pki"), join(tmpDir, "sa"), join(tmpDir, "etcd")]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [logDir, join(tmpDir, "pki"), join(tmpDir, "sa"), join(tmpDir, "etcd"), join(tmpDir, "kcm")]) mkdirSync(d, { recursive: true, mode: 0o700 });
   const file = (rel: string, content: string) => {
     const p = join(tmpDir, rel);
     writeFileSync(p, content, { mode: 0o600 });
@@ -197,7 +204,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
   try {
     const pki = await generateClusterPki();
     const caFile = file("pki/ca.crt", pki.caPem);
-    const [etcdPort, etcdPeerPort, apiPort, ctlPort, ctlMetricsPort] = (await freePorts(5)) as [number, number, number, number, number];
+    const [etcdPort, etcdPeerPort, apiPort, ctlPort, ctlMetricsPort, kcmPort] = (await freePorts(6)) as [number, number, number, number, number, number];
     const apiserverUrl = `https://127.0.0.1:${apiPort}`;
     const baseEnv = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: tmpDir };
 
@@ -255,6 +262,25 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
 
     await kubectl(["apply", "-f", join(binDir, "sealedsecrets.crd.yaml"), "-f", CONTROLLER_RBAC]);
     await kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/sealedsecrets.bitnami.com"]);
+
+    if (opts.controllerManager) {
+      const kcm = track(
+        spawnManaged("kube-controller-manager", bin("kube-controller-manager"), [
+          `--kubeconfig=${kubeconfigPath}`,
+          `--authentication-kubeconfig=${kubeconfigPath}`,
+          `--authorization-kubeconfig=${kubeconfigPath}`,
+          // no Nodes, Pods or token controller here: only ownerReference GC and namespace deletion
+          "--controllers=garbagecollector,namespace",
+          "--leader-elect=false",
+          "--use-service-account-credentials=false",
+          "--bind-address=127.0.0.1",
+          `--secure-port=${kcmPort}`,
+          `--cert-dir=${join(tmpDir, "kcm")}`,
+          "--profiling=false",
+        ], { env: baseEnv, logPath: join(logDir, "kube-controller-manager.log") }),
+      );
+      await waitReady(kcm, "/healthz", timeout, async () => (await get(`https://127.0.0.1:${kcmPort}/healthz`, "insecure")).status === 200);
+    }
 
     let controllerUrl: string | undefined;
     if (opts.controller !== false) {

@@ -139,6 +139,8 @@ export function run(
       if (code === 0) resolve({ stdout, stderr });
       else reject(new Error(`${command} ${args.join(" ")} exited with ${code ?? signal}: ${stderr.trim() || stdout.trim()}`));
     });
+    // a child that exits without reading all of its input (e.g. on an error) must report its exit, not EPIPE
+    child.stdin.on("error", () => undefined);
     child.stdin.end(opts.input ?? "");
   });
 }
