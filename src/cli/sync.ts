@@ -42,7 +42,23 @@ export interface DeliveryFlags {
   readonly maxAttempts: string;
 }
 
-interface SyncFlags extends SourceFlags, DeliveryFlags {}
+/** `--reseal-on-rotation`: shared by `sync` and `watch`. */
+export interface ControllerCertFlags {
+  readonly resealOnRotation?: boolean;
+}
+
+interface SyncFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags {}
+
+export const RESEAL_ON_ROTATION_HELP =
+  "for clusters configured with controller: when the controller serves a renewed certificate, commit it and reseal the cluster's tenants with it (default: keep sealing with the committed one and log that a rotation is pending)";
+
+/**
+ * Always on: the controller is only contacted when wildseal.yaml has a `controller:` cluster, and the
+ * kubeconfig (in-cluster, else $KUBECONFIG) is loaded only then.
+ */
+export function controllerCertsFromFlags(f: ControllerCertFlags): { resealOnRotation: boolean } {
+  return { resealOnRotation: f.resealOnRotation === true };
+}
 
 /** --repo, --source-file/--source-secret, --mode, --branch, the pull-request flags and --max-attempts. */
 export function addDeliveryOptions(command: Command): Command {
@@ -106,20 +122,23 @@ export function register(program: Command): void {
     program
       .command("sync")
       .description("clone the GitOps repository, render with the certificate, commit and push (or open a pull request)"),
-  ).action(async (flags: SyncFlags, command: Command) => {
-    const ctx = cliContext(command);
-    const maxAttempts = parseMaxAttempts(flags.maxAttempts);
-    const outcome = await sync({
-      repo: flags.repo,
-      branch: validateBranchName(flags.branch),
-      source: sourceFromFlags(flags),
-      delivery: deliveryFromFlags(flags, ctx.io.env),
-      credentials: credentialsFromEnv(ctx.io.env),
-      maxAttempts,
-      log: (line) => ctx.io.stderr(`${line}\n`),
+  )
+    .option("--reseal-on-rotation", RESEAL_ON_ROTATION_HELP)
+    .action(async (flags: SyncFlags, command: Command) => {
+      const ctx = cliContext(command);
+      const maxAttempts = parseMaxAttempts(flags.maxAttempts);
+      const outcome = await sync({
+        repo: flags.repo,
+        branch: validateBranchName(flags.branch),
+        source: sourceFromFlags(flags),
+        delivery: deliveryFromFlags(flags, ctx.io.env),
+        credentials: credentialsFromEnv(ctx.io.env),
+        maxAttempts,
+        controllerCerts: controllerCertsFromFlags(flags),
+        log: (line) => ctx.io.stderr(`${line}\n`),
+      });
+      for (const line of outcomeLines(outcome)) ctx.io.stdout(`${line}\n`);
+      for (const d of outcome.diagnostics) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
+      ctx.exitCode = outcome.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;
     });
-    for (const line of outcomeLines(outcome)) ctx.io.stdout(`${line}\n`);
-    for (const d of outcome.diagnostics) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
-    ctx.exitCode = outcome.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;
-  });
 }

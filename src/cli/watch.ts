@@ -9,7 +9,17 @@ import { createLogger } from "../ops/logger.ts";
 import { handleTermination } from "../ops/shutdown.ts";
 import { startWatch, watchSourceForPath, type WatchSource } from "../pipeline/watch.ts";
 import { cliContext } from "./io.ts";
-import { addDeliveryOptions, deliveryFromFlags, parseMaxAttempts, sourceFromFlags, type DeliveryFlags, type SourceFlags } from "./sync.ts";
+import {
+  addDeliveryOptions,
+  controllerCertsFromFlags,
+  deliveryFromFlags,
+  parseMaxAttempts,
+  RESEAL_ON_ROTATION_HELP,
+  sourceFromFlags,
+  type ControllerCertFlags,
+  type DeliveryFlags,
+  type SourceFlags,
+} from "./sync.ts";
 
 /**
  * `wildseal watch --repo URL|PATH (--source-file PATH | --source-secret NS/NAME) [--listen ADDR] [--interval DURATION]`
@@ -18,7 +28,7 @@ import { addDeliveryOptions, deliveryFromFlags, parseMaxAttempts, sourceFromFlag
  * secret too is best given as WILDSEAL_WEBHOOK_SECRET (a flag shows in process listings).
  */
 
-interface WatchFlags extends SourceFlags, DeliveryFlags {
+interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags {
   readonly listen?: string;
   readonly interval: string;
   readonly debounce: string;
@@ -67,6 +77,7 @@ export function register(program: Command): void {
     .option("--resync <duration>", "reconcile in full this often, events or not", "10m")
     .option("--webhook-secret <secret>", "accept GitHub push webhooks signed with this secret on /webhook (better: WILDSEAL_WEBHOOK_SECRET)")
     .option("--leader-elect", "run reconciles only while holding the Lease wildseal in the source namespace (with --source-secret)")
+    .option("--reseal-on-rotation", RESEAL_ON_ROTATION_HELP)
     .option("--log-level <level>", `one of ${LEVELS.join(", ")}`, "info")
     .action(async (flags: WatchFlags, command: Command) => {
       const ctx = cliContext(command);
@@ -106,6 +117,7 @@ export function register(program: Command): void {
         debounceMs,
         resyncIntervalMs,
         maxAttempts,
+        controllerCerts: controllerCertsFromFlags(flags),
         ...(listen === undefined ? {} : { listen }),
         ...(webhookSecret === undefined ? {} : { webhookSecret }),
         ...(flags.leaderElect && given.kind === "kubernetes"

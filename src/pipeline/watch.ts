@@ -38,6 +38,7 @@ import { readSecretSource } from "../tls/secret-input.ts";
 import { TLS_SECRET_TYPE, validateTlsSecret } from "../tls/tls-material.ts";
 import type { SecretManifest, TlsMaterial } from "../tls/types.ts";
 import type { RenderChange } from "../render/render-repository.ts";
+import type { ClusterCertReport, ControllerCertOptions } from "./cluster-certs.ts";
 import { certificateGate, diagnosticGate } from "./gates.ts";
 import { startReconcileLoop, type LoopStatus, type RetryPolicy } from "./loop.ts";
 import { sync, type Delivery, type SyncOutcome } from "./sync.ts";
@@ -88,6 +89,11 @@ export interface WatchOptions {
   readonly maxAttempts?: number;
   readonly author?: CommitAuthor;
   readonly leaderElection?: LeaderElectionSettings;
+  /**
+   * Fetch `controller:` clusters' sealing certificates each reconcile (see cluster-certs.ts). The
+   * kubeconfig defaults to the Secret source's, else in-cluster / $KUBECONFIG.
+   */
+  readonly controllerCerts?: ControllerCertOptions;
   /** how long stop() lets a running reconcile finish before abandoning it; default 5 s */
   readonly stopGraceMs?: number;
   readonly now?: () => Date;
@@ -145,6 +151,18 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
     if (sinkOpen) loop.trigger(t);
   };
 
+  const sourceKube = opts.source.kind === "secret" ? opts.source.kubeConfig : undefined;
+  const controllerCerts: ControllerCertOptions | undefined =
+    opts.controllerCerts === undefined || opts.controllerCerts.kubeConfig !== undefined || sourceKube === undefined
+      ? opts.controllerCerts
+      : { ...opts.controllerCerts, kubeConfig: sourceKube };
+  const logClusterCert = (r: ClusterCertReport): void => {
+    const fields = { cluster: r.cluster, controller: `${r.controller.namespace}/${r.controller.name}`, decision: r.decision, sealingCertSha256: r.sealingSha256 };
+    if (r.decision === "rotation-pending") log.warn({ ...fields, servedCertSha256: r.servedSha256 }, r.message);
+    else if (r.decision === "unchanged") log.debug(fields, r.message);
+    else log.info(fields, r.message);
+  };
+
   async function reconcile(signal: AbortSignal, triggers: readonly Trigger[]): Promise<ReconcileOutcome> {
     if (elector !== undefined && !elector.isLeader()) {
       log.info({ triggers: triggers.length }, "not the leader: reconcile skipped");
@@ -177,6 +195,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
       now: now(),
       ...(opts.author === undefined ? {} : { author: opts.author }),
       ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
+      ...(controllerCerts === undefined ? {} : { controllerCerts, onClusterCert: logClusterCert }),
       log: (line) => log.debug({ component: "sync" }, line),
     });
     last = outcome;

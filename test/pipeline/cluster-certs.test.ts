@@ -1,19 +1,25 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { KeyObject } from "node:crypto";
-import { existsSync, mkdirSync, symlinkSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DependencyError, InvalidInputError } from "../../src/errors.ts";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import { parseTrailers } from "../../src/git/trailers.ts";
 import { decideSealingCert, writesCommittedCopy, type ClusterCertReport } from "../../src/pipeline/cluster-certs.ts";
 import { sync } from "../../src/pipeline/sync.ts";
+import { startWatch } from "../../src/pipeline/watch.ts";
 import { parseSealedSecrets, unsealSealedSecret } from "../../src/seal/sealed-secret.ts";
 import { parseSealingCertificate } from "../../src/seal/sealing-cert.ts";
 import { generateSealingKeyPair } from "../../src/tls/generate.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
-import { git, makeBareRemote, remoteFile, remoteLog, tempDir, type BareRemote } from "../helpers/git-fixtures.ts";
+import { fixtureEnv, git, makeBareRemote, remoteFile, remoteLog, tempDir, type BareRemote } from "../helpers/git-fixtures.ts";
 import { makeSyncWorld, sourceOf, tenantYaml } from "./sync-world.ts";
+import { captureLog, commitCount, filesOf, manifestOf, waitUntil } from "./watch-world.ts";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
 const DAY = 86_400_000;
 const PEM_PATH = "clusters/prod-east/sealed-secrets.pem";
@@ -311,6 +317,114 @@ test("a committed clusters/<cluster> symlink is refused: the certificate is neve
   } finally {
     work.cleanup();
     outside.cleanup();
+    remote.cleanup();
+    world.cleanup();
+  }
+});
+
+/** `wildseal sync` as a child process, with $KUBECONFIG as its only way to the cluster. */
+function runSync(args: readonly string[], kubeconfig: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", MAIN, "sync", ...args],
+      { env: { ...fixtureEnv({ KUBECONFIG: kubeconfig }), NODE_OPTIONS: "" }, timeout: 120_000 },
+      (error, stdout, stderr) => resolve({ code: typeof error?.code === "number" ? error.code : error ? -1 : 0, stdout, stderr }),
+    );
+  });
+}
+
+test("wildseal sync: the controller is reached through $KUBECONFIG, a rotation waits for --reseal-on-rotation, a missing Service exits 3", async () => {
+  const world = await makeSyncWorld([]);
+  const remote = controllerRemote(["acme"], { [PEM_PATH]: keyA.certPem });
+  const dir = tempDir("wildseal-cli-");
+  try {
+    const kubeconfig = join(dir.path, "kubeconfig");
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: fake, cluster: {server: "${api.url}", insecure-skip-tls-verify: true}}]
+users: [{name: fake, user: {token: fake-token}}]
+contexts: [{name: fake, context: {cluster: fake, user: fake}}]
+current-context: fake
+`,
+    );
+    const manifest = join(dir.path, "secret.yaml");
+    const material = await world.issue(5);
+    writeFileSync(manifest, manifestOf(filesOf(material)));
+    const args = ["--repo", remote.path, "--source-file", manifest];
+
+    controllerServes(keyB.certPem);
+    const r1 = await runSync(args, kubeconfig);
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.match(r1.stderr, /Rotation pending: run with --reseal-on-rotation/);
+    assert.deepEqual(parseTrailers(remoteLog(remote.path, "main")[0]?.message ?? "").actions, ["add"]);
+    assert.equal(unsealTip(remote.path, ["acme"], [keyA.privateKey]).size, 1, "sealed with the committed key");
+
+    const r2 = await runSync([...args, "--reseal-on-rotation"], kubeconfig);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.deepEqual(parseTrailers(remoteLog(remote.path, "main")[0]?.message ?? "").actions, ["reseal"]);
+    assert.ok(sameDer(remoteFile(remote.path, "main", PEM_PATH), keyB.certPem));
+    assert.equal(unsealTip(remote.path, ["acme"], [keyB.privateKey]).size, 1, "resealed with the new key");
+
+    const commits = remoteLog(remote.path, "main").length;
+    const broken = makeBareRemote({
+      files: { "wildseal.yaml": CONTROLLER_CONFIG.replace(`name: ${SVC}}`, "name: sealed-secrets}"), "tenants/acme.yaml": tenantYaml("acme") },
+    });
+    try {
+      const r3 = await runSync(["--repo", broken.path, "--source-file", manifest], kubeconfig);
+      assert.equal(r3.code, 3, r3.stderr);
+      assert.match(r3.stderr, /service kube-system\/sealed-secrets .*HTTP 404.*fullnameOverride=sealed-secrets-controller/s);
+      assert.equal(remoteLog(broken.path, "main").length, 1);
+    } finally {
+      broken.cleanup();
+    }
+    assert.equal(remoteLog(remote.path, "main").length, commits, "the failed runs published nothing");
+  } finally {
+    dir.cleanup();
+    remote.cleanup();
+    world.cleanup();
+  }
+});
+
+test("watch: a key the controller renews is picked up by the next resync and resealed in one commit", { timeout: 90_000 }, async () => {
+  const world = await makeSyncWorld([]);
+  const remote = controllerRemote(["acme", "beta"]);
+  const dir = tempDir("wildseal-manifest-");
+  const captured = captureLog();
+  try {
+    const path = join(dir.path, "secret.yaml");
+    writeFileSync(path, manifestOf(filesOf(await world.issue(5))), { mode: 0o600 });
+    controllerServes(keyA.certPem);
+    const watcher = await startWatch({
+      repo: remote.path,
+      branch: "main",
+      source: { kind: "manifest", path, rereadIntervalMs: 60_000 },
+      delivery: { kind: "push" },
+      credentials: NO_CREDENTIALS,
+      log: captured.log,
+      pollIntervalMs: 3_600_000,
+      debounceMs: 50,
+      resyncIntervalMs: 1_000,
+      retry: { initialMs: 50, maxMs: 100, maxRetries: 1 },
+      controllerCerts: { kubeConfig: api.kubeConfig(), resealOnRotation: true },
+    });
+    try {
+      await waitUntil(() => commitCount(remote.path) === 2, "the first commit");
+      assert.ok(filesOfTip(remote.path).includes(PEM_PATH));
+      controllerServes(keyB.certPem);
+      await waitUntil(() => commitCount(remote.path) === 3, "the reseal commit");
+      await watcher.idle();
+      assert.deepEqual(parseTrailers(remoteLog(remote.path, "main")[0]?.message ?? "").actions, ["reseal"]);
+      assert.equal(unsealTip(remote.path, ["acme", "beta"], [keyB.privateKey]).size, 2);
+      assert.ok(captured.messages().some((m) => /renewed its key/.test(m)), "the rotation is logged");
+    } finally {
+      await watcher.stop();
+    }
+    assert.equal(commitCount(remote.path), 3, "resyncs after the reseal commit nothing");
+  } finally {
+    dir.cleanup();
     remote.cleanup();
     world.cleanup();
   }
