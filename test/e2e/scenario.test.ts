@@ -403,6 +403,7 @@ describe("e2e scenario: wildseal watch → Git → kubectl apply -k --prune → 
 
   test("wildseal watch survives an apiserver restart and publishes a renewal made after it", async (t: TestContext) => {
     const cl = c();
+    const logLinesBefore = readFileSync(watchLog, "utf8").split("\n").length;
     const tRestart = Date.now();
     await cl.restartApiserver();
     t.diagnostic(`apiserver restart took ${Date.now() - tRestart} ms`);
@@ -418,6 +419,11 @@ describe("e2e scenario: wildseal watch → Git → kubectl apply -k --prune → 
     await waitForUnsealed(current, remaining);
     t.diagnostic(`after restart: source updated → pushed ${tPushed - t0} ms, → Secrets updated ${Date.now() - t0} ms`);
     assert.equal(watch?.hasExited(), false, "wildseal watch is still running");
+    // the renewal came through a watch that had lost its connection and restarted, not through luck
+    const sinceRestart = readFileSync(watchLog, "utf8").split("\n").slice(logLinesBefore - 1).filter((l) => l.startsWith("{"));
+    const msgs = sinceRestart.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    assert.ok(msgs.includes("Secret watch restarting"), `the watch noticed the restart; messages since: ${[...new Set(msgs)].join(" | ")}`);
+    assert.ok(msgs.includes("source Secret content changed"));
   });
 
   test("wildseal watch stops on SIGTERM with exit 0; the cluster stops with no stray process", async (t: TestContext) => {
