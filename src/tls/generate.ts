@@ -1,6 +1,6 @@
 import "reflect-metadata"; // @peculiar/x509 resolves its services through tsyringe, which needs it
 import * as x509 from "@peculiar/x509";
-import { createPrivateKey, randomBytes, webcrypto, type KeyObject } from "node:crypto";
+import { KeyObject, randomBytes, webcrypto } from "node:crypto";
 import { SecretBytes, type SecretManifest } from "./types.ts";
 
 /**
@@ -44,9 +44,8 @@ async function generateKeys(spec: KeySpec): Promise<webcrypto.CryptoKeyPair> {
 }
 
 async function exportKey(keys: webcrypto.CryptoKeyPair): Promise<GeneratedKeyPair> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-  const pem = `-----BEGIN PRIVATE KEY-----\n${der.toString("base64").replace(/.{64}/g, "$&\n").replace(/\n?$/, "\n")}-----END PRIVATE KEY-----\n`;
-  return { keyPem: new SecretBytes(Buffer.from(pem)), privateKey: createPrivateKey(pem) };
+  const privateKey = KeyObject.from(keys.privateKey);
+  return { keyPem: new SecretBytes(Buffer.from(privateKey.export({ format: "pem", type: "pkcs8" }))), privateKey };
 }
 
 function serial(): string {

@@ -1,6 +1,6 @@
 import "reflect-metadata"; // @peculiar/x509 needs it loaded first (tsyringe)
 import * as x509 from "@peculiar/x509";
-import { generateKeyPairSync, randomBytes, webcrypto } from "node:crypto";
+import { generateKeyPairSync, KeyObject, randomBytes, webcrypto } from "node:crypto";
 import { generateCa, type GeneratedCertificate } from "../../src/tls/generate.ts"; // also registers the crypto provider
 
 /**
@@ -26,8 +26,7 @@ function serial(): string {
 }
 
 async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString("base64").replace(/.{64}/g, "$&\n").replace(/\n?$/, "\n")}-----END PRIVATE KEY-----\n`;
+  return KeyObject.from(key).export({ format: "pem", type: "pkcs8" }).toString();
 }
 
 interface LeafSpec {
