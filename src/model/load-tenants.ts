@@ -12,6 +12,7 @@ import { parseWithSchema } from "./schema-diagnostics.ts";
 import { checkPartialTenant, checkTenant } from "./tenant-rules.ts";
 import { TENANTS_DIR, tenantSchema } from "./tenant-schema.ts";
 import type { InvalidTenant, Tenant, WildsealConfig } from "./types.ts";
+import { mapLimit, READ_CONCURRENCY } from "../map-limit.ts";
 
 export interface LoadedTenants {
   /** valid tenants, in file-name order */
@@ -28,8 +29,6 @@ export interface LoadedTenants {
 }
 
 const TENANT_FILE = /^(.*)\.ya?ml$/;
-/** Files read at once: enough to hide latency, few enough to stay far from the fd limit. */
-const READ_CONCURRENCY = 32;
 
 interface FileResult {
   readonly file: string;
@@ -162,16 +161,3 @@ export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
   return [...ds].sort((a, b) => compareCodeUnits(a.path, b.path) || a.line - b.line || a.col - b.col);
 }
 
-/** `fn` over `items` with at most `limit` in flight; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}

@@ -5,6 +5,7 @@ import { InvalidInputError } from "../errors.ts";
 import type { Diagnostic } from "../errors.ts";
 import type { ExistingClusterOutput, ExistingTenantOutput, ExistingTree } from "./plan.ts";
 import { KUSTOMIZATION, assertInside, isDnsLabel, outputPath, outputRoot } from "./tree.ts";
+import { mapLimit, READ_CONCURRENCY } from "../map-limit.ts";
 
 /**
  * The rendered tree on disk: read once before planning, written file by file afterwards.
@@ -105,21 +106,7 @@ export async function readExistingTree(repoDir: string, output: string): Promise
   return tree;
 }
 
-const READ_CONCURRENCY = 32;
 
-/** Like Promise.all over `items.map(fn)`, with at most `limit` calls in flight; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 async function readdirOrEmpty(dir: string) {
   try {
