@@ -222,6 +222,25 @@ export async function readSecretSource(path: string, stdin: NodeJS.ReadableStrea
  * folder with the files directly in it works too. Name = folder name, namespace unknown.
  */
 export async function readSecretVolume(dir: string): Promise<SecretManifest> {
+  // kubelet deletes the previous timestamped folder right after the swap: a file that vanishes while
+  // we read means a rotation happened, so read the new version again instead of returning half of it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readVolumeOnce(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= VOLUME_READ_ATTEMPTS) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+          throw new InvalidInputError(`${dir}: the Secret volume kept changing while it was read (${attempt} attempts); try again`, [], { cause: e });
+        }
+        throw e;
+      }
+    }
+  }
+}
+
+const VOLUME_READ_ATTEMPTS = 5;
+
+async function readVolumeOnce(dir: string): Promise<SecretManifest> {
   let keysDir = dir;
   try {
     if ((await lstat(join(dir, "..data"))).isSymbolicLink()) keysDir = await realpath(join(dir, "..data"));
@@ -233,8 +252,8 @@ export async function readSecretVolume(dir: string): Promise<SecretManifest> {
   for (const entry of (await readdir(keysDir)).sort()) {
     if (entry.startsWith("..") || !isValidSecretKey(entry)) continue; // kubelet's own bookkeeping entries
     const file = join(keysDir, entry);
-    const st = await stat(file).catch(() => undefined);
-    if (st === undefined || !st.isFile()) continue;
+    const st = await stat(file); // ENOENT: rotated away under us (see readSecretVolume)
+    if (!st.isFile()) continue;
     total += st.size;
     if (total > MAX_SECRET_INPUT_BYTES) throw new InvalidInputError("", [tooLargeDiagnostic(dir, total, MAX_SECRET_INPUT_BYTES)]);
     data.set(entry, new SecretBytes(await readFile(file)));

@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { parseSecretManifests, readSecretSource } from "../../src/tls/secret-input.ts";
+import { parseSecretManifests, readSecretSource, readSecretVolume } from "../../src/tls/secret-input.ts";
 import { InvalidInputError } from "../../src/errors.ts";
 
 const b64 = (s: string): string => Buffer.from(s).toString("base64");
@@ -128,4 +128,15 @@ test("stdin (-) and a missing file", async () => {
   const [s] = await readSecretSource("-", Readable.from([Buffer.from(yaml)]));
   assert.equal(s?.name, "from-stdin");
   await assert.rejects(readSecretSource("/nonexistent/secret.yaml"), /\/nonexistent\/secret\.yaml: no such file or folder/);
+});
+
+test("a Secret volume file that vanishes while being read is never returned as a partial Secret", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "wildseal-volume-"));
+  try {
+    await writeFile(join(dir, "tls.crt"), "certificate");
+    await symlink(join(dir, "gone-with-the-old-version"), join(dir, "tls.key")); // what a reader sees mid-rotation
+    await assert.rejects(readSecretVolume(dir), (e: unknown) => e instanceof InvalidInputError && /kept changing while it was read/.test(e.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
