@@ -5,6 +5,8 @@ import { InvalidInputError, UsageError } from "../errors.ts";
 import { SCOPES, type Scope } from "../seal/scope.ts";
 import { buildSealedSecret } from "../seal/sealed-secret.ts";
 import { fetchSealingCertificate, parseSealingCertificate, type SealingCertificate } from "../seal/sealing-cert.ts";
+import { fetchControllerCertificate } from "../sources/sealing-cert-fetch.ts";
+import { findKubeConfig } from "../sources/kubernetes-secret.ts";
 import { readSecretSource } from "../tls/secret-input.ts";
 import { TLS_SECRET_TYPE, validateTlsSecret } from "../tls/tls-material.ts";
 import { cliContext, type CliIo } from "./io.ts";
@@ -18,6 +20,8 @@ import { formatObjects, OUTPUT_FORMATS, type OutputFormat } from "./sealed-outpu
 
 export interface SealCommandOptions {
   readonly cert?: string;
+  readonly controllerName?: string;
+  readonly controllerNamespace?: string;
   readonly scope?: Scope;
   readonly name?: string;
   readonly namespace?: string;
@@ -45,6 +49,26 @@ export async function loadSealingCertificate(ref: string): Promise<SealingCertif
   return parseSealingCertificate(bytes, { source: path });
 }
 
+/**
+ * No --cert: ask the cluster, as kubeseal does — the controller's Service (flags, env
+ * SEALED_SECRETS_CONTROLLER_NAME/NAMESPACE, default kube-system/sealed-secrets-controller) through
+ * the API server's service proxy, with the in-cluster config or $KUBECONFIG.
+ */
+async function certificateFromCluster(opts: SealCommandOptions, io: CliIo): Promise<SealingCertificate> {
+  const ref = {
+    namespace: opts.controllerNamespace ?? io.env["SEALED_SECRETS_CONTROLLER_NAMESPACE"] ?? "kube-system",
+    name: opts.controllerName ?? io.env["SEALED_SECRETS_CONTROLLER_NAME"] ?? "sealed-secrets-controller",
+  };
+  const kc = findKubeConfig(io.env);
+  if (kc === undefined) {
+    throw new UsageError(
+      "no sealing certificate: pass --cert FILE|URL (or set SEALED_SECRETS_CERT), or give access to the cluster ($KUBECONFIG) to fetch it from the controller",
+    );
+  }
+  const pem = await fetchControllerCertificate(kc, ref);
+  return parseSealingCertificate(pem, { source: `controller ${ref.namespace}/${ref.name}` });
+}
+
 export async function runSeal(opts: SealCommandOptions, io: CliIo): Promise<void> {
   if (opts.name !== undefined && (opts.name.length > 253 || !DNS1123_SUBDOMAIN.test(opts.name))) {
     throw new UsageError(`--name ${JSON.stringify(opts.name)}: not a valid Secret name (DNS-1123 subdomain)`);
@@ -53,12 +77,7 @@ export async function runSeal(opts: SealCommandOptions, io: CliIo): Promise<void
     throw new UsageError(`--namespace ${JSON.stringify(opts.namespace)}: not a valid namespace (DNS-1123 label)`);
   }
   const certRef = opts.cert ?? io.env["SEALED_SECRETS_CERT"];
-  if (certRef === undefined || certRef === "") {
-    throw new UsageError(
-      "no sealing certificate: pass --cert FILE|URL (or set SEALED_SECRETS_CERT); get it with `kubeseal --fetch-cert > cert.pem`",
-    );
-  }
-  const cert = await loadSealingCertificate(certRef);
+  const cert = certRef === undefined || certRef === "" ? await certificateFromCluster(opts, io) : await loadSealingCertificate(certRef);
   const secrets = await readSecretSource(opts.file, io.stdin);
   const source = opts.file === "-" ? "<stdin>" : opts.file;
   // a broken TLS Secret is never published: same checks as the pipeline, minus the SAN requirement
@@ -80,7 +99,9 @@ export function register(program: Command): void {
   program
     .command("seal")
     .description("seal Secret manifests for a Sealed Secrets controller, like kubeseal (offline, with its certificate)")
-    .option("--cert <file|url>", "the controller's public certificate: a PEM file or an https:// URL (env SEALED_SECRETS_CERT)")
+    .option("--cert <file|url>", "the controller's public certificate: a PEM file or an https:// URL (env SEALED_SECRETS_CERT); default: fetched from the cluster")
+    .option("--controller-name <name>", "the controller's Service when fetching (env SEALED_SECRETS_CONTROLLER_NAME; default sealed-secrets-controller)")
+    .option("--controller-namespace <ns>", "its namespace (env SEALED_SECRETS_CONTROLLER_NAMESPACE; default kube-system)")
     .addOption(new Option("--scope <scope>", "default: the input's scope annotations, else strict").choices(SCOPES))
     .option("--name <name>", "name of the sealed Secret (replaces the input's)")
     .option("--namespace <ns>", "namespace of the sealed Secret (replaces the input's)")

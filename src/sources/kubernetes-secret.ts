@@ -16,7 +16,9 @@
  *   inside that window, so silence means a dead connection;
  * - a periodic GET (level-triggered safety net) catches anything the watch machinery lost.
  */
+import { existsSync } from "node:fs";
 import type { Agent } from "node:http";
+import { delimiter, join } from "node:path";
 import { KubeConfig, ListWatch, Watch, type KubernetesListObject, type V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "../ops/logger.ts";
 import { backoffDelay } from "../pipeline/loop.ts";
@@ -78,9 +80,31 @@ export interface KubernetesSecretSource {
 
 /** In a Pod: the service account. Elsewhere: `$KUBECONFIG`, then ~/.kube/config. */
 export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  return findKubeConfig(env) ?? defaultKubeConfig();
+}
+
+function defaultKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
-  if (env["KUBERNETES_SERVICE_HOST"]) kc.loadFromCluster();
-  else kc.loadFromDefault();
+  kc.loadFromDefault();
+  return kc;
+}
+
+/**
+ * The cluster access `env` describes — in-cluster, the first `$KUBECONFIG` file, or ~/.kube/config —
+ * or undefined when there is none (client-node would otherwise guess http://localhost:8080).
+ */
+export function findKubeConfig(env: Readonly<Record<string, string | undefined>>): KubeConfig | undefined {
+  const kc = new KubeConfig();
+  if (env["KUBERNETES_SERVICE_HOST"]) {
+    kc.loadFromCluster();
+    return kc;
+  }
+  const files = (env["KUBECONFIG"] ?? "").split(delimiter).filter((f) => f !== "");
+  const home = env["HOME"];
+  const candidates = files.length > 0 ? files : home !== undefined ? [join(home, ".kube", "config")] : [];
+  const file = candidates.find((f) => existsSync(f));
+  if (file === undefined) return undefined;
+  kc.loadFromFile(file);
   return kc;
 }
 

@@ -200,7 +200,7 @@ for (const dirName of ["v0.14-strict-rsa4096-pkcs1", "v0.30-strict-rsa2048-pkcs8
 test("usage errors exit 2: no --cert, unknown scope, unseal without --key", async () => {
   const noCert = await run(["seal"], tlsSecretYaml);
   assert.equal(noCert.code, 2);
-  assert.match(noCert.stderr, /pass --cert/);
+  assert.match(noCert.stderr, /pass --cert/, "no --cert and no cluster access: say how to give either");
   assert.equal((await run(["seal", "--cert", certFile, "--scope", "global"], tlsSecretYaml)).code, 2);
   assert.equal((await run(["unseal", "-f", "x.yaml"])).code, 2);
   assert.equal((await run(["seal", "--cert", certFile, "--namespace", "Bad_NS"], tlsSecretYaml)).code, 2);
