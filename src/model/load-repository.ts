@@ -16,10 +16,19 @@ export interface RepositoryModel {
   readonly locate: LocateInFile;
 }
 
+export interface LoadModelOptions {
+  /**
+   * Which tenants already deliver their Secret (have rendered output), asked once the config is
+   * known: in a clash over one Secret the live tenant keeps it.
+   */
+  readonly liveTenants?: (config: WildsealConfig) => Promise<(t: Tenant) => boolean>;
+}
+
 /** wildseal.yaml and every tenant file, validated; every problem reported at once. */
-export async function loadRepositoryModel(repoDir: string): Promise<RepositoryModel> {
+export async function loadRepositoryModel(repoDir: string, opts: LoadModelOptions = {}): Promise<RepositoryModel> {
   const loaded = await loadConfig(repoDir);
-  const tenants = await loadTenantFiles(repoDir, loaded.config);
+  const isLive = loaded.config !== undefined && opts.liveTenants !== undefined ? await opts.liveTenants(loaded.config) : undefined;
+  const tenants = await loadTenantFiles(repoDir, loaded.config, isLive);
   return {
     ...(loaded.config !== undefined ? { config: loaded.config } : {}),
     tenants: tenants.tenants,

@@ -47,7 +47,11 @@ export function loadTenants(repoDir: string, config: WildsealConfig): Promise<Lo
  * Same as loadTenants; without a config (it was invalid) the files are still checked on their own
  * (syntax, schema, names) so that `validate` reports everything at once, but no tenant is returned.
  */
-export async function loadTenantFiles(repoDir: string, config: WildsealConfig | undefined): Promise<LoadedTenants> {
+export async function loadTenantFiles(
+  repoDir: string,
+  config: WildsealConfig | undefined,
+  isLive?: (t: Tenant) => boolean,
+): Promise<LoadedTenants> {
   const files = await listTenantFiles(repoDir);
   const results = await mapLimit(files, READ_CONCURRENCY, (name) => loadOne(repoDir, name, config));
   const docs = new Map<string, PositionedDocument>();
@@ -76,7 +80,7 @@ export async function loadTenantFiles(repoDir: string, config: WildsealConfig | 
     const spec = (docs.get(file)?.value as { spec?: Record<string, unknown> } | undefined)?.spec;
     return spec !== undefined && Object.hasOwn(spec, "namespace");
   };
-  for (const clash of findSecretClashes(candidates)) {
+  for (const clash of findSecretClashes(candidates, isLive)) {
     refused.add(clash.refused.file);
     diagnostics.push(...secretClashDiagnostics(clash, locate, hasNamespace));
   }

@@ -10,21 +10,23 @@ export type LocateInFile = (file: string, path: YamlPath) => Position;
 const START: LocateInFile = () => ({ line: 1, col: 1 });
 
 export interface SecretClash {
-  /** the tenant that keeps the Secret (earlier in file-name order) */
+  /** the tenant that keeps the Secret (the one already delivering it, else the earlier file) */
   readonly kept: Tenant;
   /** the tenant refused because of it */
   readonly refused: Tenant;
 }
 
 /**
- * Two tenants may not deliver the same Secret (cluster, namespace, secretName): the later file in
- * sorted order loses, so that adding a clashing tenant never takes the Secret from a live one.
+ * Two tenants may not deliver the same Secret (cluster, namespace, secretName). A tenant that already
+ * delivers it (`isLive`: it has rendered output) keeps it, so that adding a clashing tenant never
+ * takes the Secret from a live one whatever its file name; between newcomers the earlier file wins.
  * Linear in the number of tenants.
  */
-export function findSecretClashes(tenants: readonly Tenant[]): SecretClash[] {
+export function findSecretClashes(tenants: readonly Tenant[], isLive: (t: Tenant) => boolean = () => false): SecretClash[] {
   const owner = new Map<string, Tenant>();
   const clashes: SecretClash[] = [];
-  for (const t of tenants) {
+  const liveFirst = [...tenants.filter(isLive), ...tenants.filter((t) => !isLive(t))];
+  for (const t of liveFirst) {
     const key = `${t.cluster}\u0000${t.namespace}\u0000${t.secretName}`;
     const kept = owner.get(key);
     if (kept === undefined) owner.set(key, t);

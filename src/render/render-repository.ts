@@ -122,13 +122,22 @@ export async function renderRepository(opts: RenderOptions): Promise<RenderResul
   const { repoDir, tls } = opts;
   const now = opts.now ?? new Date();
   const files: WriteCounts = { written: [], removed: [] };
-  const model = await loadRepositoryModel(repoDir);
+  // The committed tree is read once, before the tenants: a tenant that already delivers a Secret
+  // keeps it when a newcomer claims the same one.
+  let existingTree: ExistingTree | undefined;
+  const model = await loadRepositoryModel(repoDir, {
+    liveTenants: async (config) => {
+      existingTree = await readExistingTree(repoDir, config.output);
+      const tree = existingTree;
+      return (t) => tree.get(t.cluster)?.tenants.has(t.name) === true;
+    },
+  });
   const templates = await validateTemplates(repoDir);
   const diagnostics: Diagnostic[] = [...model.diagnostics, ...templates.diagnostics];
   const config = model.config;
   if (config === undefined) return { diagnostics, changes: [], leaf: tls.leaf, files };
 
-  const existing: ExistingTree = await readExistingTree(repoDir, config.output);
+  const existing: ExistingTree = existingTree ?? (await readExistingTree(repoDir, config.output));
   if (templates.diagnostics.length > 0) {
     const plan = holdEverything(existing, []);
     return { diagnostics, changes: summarize(plan), leaf: tls.leaf, files };
