@@ -149,9 +149,10 @@ export function planRender(input: PlanInput): Plan {
   const plans: TenantPlan[] = [];
   const held = new Set<string>(input.invalidTenants);
   const desired = new Map<string, Set<string>>(input.clusters.map((c) => [c, new Set<string>()]));
+  const committed = readCommittedTree(input);
 
   for (const tenant of input.tenants) {
-    const plan = planTenant(tenant, input);
+    const plan = planTenant(tenant, input, committed);
     if (plan.kind === "hold") {
       held.add(tenant.name);
       diagnostics.push(...plan.diagnostics);
@@ -198,7 +199,47 @@ export function planRender(input: PlanInput): Plan {
   return { tenants: plans, indexes, diagnostics };
 }
 
-function planTenant(tenant: Tenant, input: PlanInput): TenantPlan {
+/** A committed certificate's notAfter annotation and where it stands. */
+interface CommittedNotAfter {
+  readonly was: string;
+  readonly time: number;
+  readonly path: string;
+  readonly at: { readonly line: number; readonly col: number };
+}
+
+interface CommittedTree {
+  /** committed path of a tenant's SealedSecret → what it records; parsed once per render */
+  readonly sealed: ReadonlyMap<string, CommittedSealedSecret | undefined>;
+  /** the newest certificate anywhere in the tree: no tenant, new or old, gets an older one */
+  readonly newest: CommittedNotAfter | undefined;
+}
+
+function notAfterOf(c: CommittedSealedSecret | undefined, path: string): CommittedNotAfter | undefined {
+  const was = c?.annotations[ANNOTATION.certNotAfter];
+  if (c === undefined || was === undefined) return undefined;
+  const time = Date.parse(was);
+  return Number.isNaN(time) ? undefined : { was, time, path, at: c.notAfterAt };
+}
+
+function readCommittedTree(input: PlanInput): CommittedTree {
+  const sealedName = sealedTemplate(input.templates).name;
+  const sealed = new Map<string, CommittedSealedSecret | undefined>();
+  let newest: CommittedNotAfter | undefined;
+  for (const [cluster, c] of input.existing) {
+    for (const [tenant, t] of c.tenants) {
+      const bytes = t.files.get(sealedName);
+      if (bytes === undefined) continue;
+      const path = `${input.output}/${cluster}/${tenant}/${sealedName}`;
+      const doc = readCommittedSealedSecret(bytes, path);
+      sealed.set(path, doc);
+      const n = notAfterOf(doc, path);
+      if (n !== undefined && (newest === undefined || n.time > newest.time)) newest = n;
+    }
+  }
+  return { sealed, newest };
+}
+
+function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree): TenantPlan {
   const hold = (diagnostics: readonly Diagnostic[]): TenantPlan => ({ kind: "hold", cluster: tenant.cluster, tenant: tenant.name, diagnostics });
   const gated = input.gates.get(tenant.name);
   if (gated !== undefined && gated.length > 0) return hold(gated);
@@ -225,10 +266,13 @@ function planTenant(tenant: Tenant, input: PlanInput): TenantPlan {
   const existing = input.existing.get(tenant.cluster)?.tenants.get(tenant.name);
   const sealedName = sealedT.name;
   const committedPath = `${input.output}/${tenant.cluster}/${tenant.name}/${sealedName}`;
-  const committedBytes = existing?.files.get(sealedName);
-  const committed = committedBytes === undefined ? undefined : readCommittedSealedSecret(committedBytes, committedPath);
+  const committed = tree.sealed.get(committedPath);
 
-  const downgrade = checkNotOlder(committed, input.leaf, committedPath, tenant.name);
+  // Compared with the tenant's own committed certificate and with the newest in the whole tree, so
+  // that a stale source can not reach a new tenant (or one that moved) either.
+  const own = notAfterOf(committed, committedPath);
+  const reference = own !== undefined && (tree.newest === undefined || own.time >= tree.newest.time) ? own : tree.newest;
+  const downgrade = checkNotOlder(reference, input.leaf, tenant.name);
   if (downgrade !== undefined) return hold([downgrade]);
 
   const inputsSha = sealedInputsSha256({
@@ -280,16 +324,13 @@ function reusableCiphertext(committed: CommittedSealedSecret | undefined, inputs
   return committed.encryptedData;
 }
 
-/** A renewal to an older certificate than the committed one is refused (CONTRACT.md "What bad input gets"). */
-function checkNotOlder(committed: CommittedSealedSecret | undefined, leaf: CertFacts, path: string, tenant: string): Diagnostic | undefined {
-  const was = committed?.annotations[ANNOTATION.certNotAfter];
-  if (committed === undefined || was === undefined) return undefined;
-  const wasTime = Date.parse(was);
-  if (Number.isNaN(wasTime) || leaf.notAfter.getTime() >= wasTime) return undefined;
+/** A certificate older than one already committed is never published (CONTRACT.md "What bad input gets"). */
+function checkNotOlder(committed: CommittedNotAfter | undefined, leaf: CertFacts, tenant: string): Diagnostic | undefined {
+  if (committed === undefined || leaf.notAfter.getTime() >= committed.time) return undefined;
   return {
-    path,
-    ...committed.notAfterAt,
-    message: `tenant ${tenant}: refusing to replace the committed certificate (notAfter ${was}) with an older one (notAfter ${rfc3339(leaf.notAfter)}, sha256 ${leaf.sha256}): the source Secret is stale; point wildseal at the current certificate`,
+    path: committed.path,
+    ...committed.at,
+    message: `tenant ${tenant}: refusing to replace the committed certificate (notAfter ${committed.was}) with an older one (notAfter ${rfc3339(leaf.notAfter)}, sha256 ${leaf.sha256}): the source Secret is stale; point wildseal at the current certificate`,
   };
 }
 

@@ -27,3 +27,20 @@ test("a newcomer claiming a live tenant's Secret is skipped, whatever its file n
   const r2 = await renderRepository({ repoDir: dir, tls: renewed.tls });
   assert.deepEqual(r2.changes.map((c) => `${c.kind} ${c.tenant}`), ["hold alpha", "renew zeta"]);
 });
+
+test("a stale certificate reaches no tenant: not a live one, and not one added meanwhile", async () => {
+  const dir = await makeRepo({ clusters: ["prod-east"], tenants: [{ name: "acme", cluster: "prod-east" }] });
+  const current = await makeLeaf({ notBefore: new Date(Date.now() - DAY) }); // expires in ~89 days
+  await renderRepository({ repoDir: dir, tls: current.tls });
+  writeFiles(dir, { "tenants/delta.yaml": tenantYaml({ name: "delta", cluster: "prod-east" }) });
+  const before = hashTree(dir);
+
+  const stale = await makeLeaf({ notBefore: new Date(Date.now() - 30 * DAY) }); // expires in ~60 days
+  const r = await renderRepository({ repoDir: dir, tls: stale.tls });
+  assert.deepEqual(r.changes.map((c) => `${c.kind} ${c.tenant}`), ["hold acme", "hold delta"]);
+  assert.deepEqual(changedPaths(before, hashTree(dir)), [], "nothing written");
+  assert.deepEqual(
+    r.diagnostics.map((d) => `${d.path} ${/tenant (\w+): refusing/.exec(d.message)?.[1]}`),
+    ["rendered/prod-east/acme/sealed-secret.yaml acme", "rendered/prod-east/acme/sealed-secret.yaml delta"],
+  );
+});
