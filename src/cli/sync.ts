@@ -7,6 +7,7 @@ import type { AutoMergeMethod } from "../github/pull-request.ts";
 import { parseSecretRef, type CertificateSource } from "../pipeline/certificate-source.ts";
 import { sync, type Delivery, type SyncOutcome } from "../pipeline/sync.ts";
 import { cliContext, type CliIo } from "./io.ts";
+import { redactUrl } from "../git/remote-url.ts";
 
 /**
  * `wildseal sync --repo URL|PATH (--source-file PATH | --source-secret NS/NAME) [--mode push|pull-request] [--branch main]`
@@ -75,6 +76,22 @@ export function addDeliveryOptions(command: Command): Command {
     .option("--max-attempts <n>", "push attempts when someone else pushed meanwhile", "5");
 }
 
+/**
+ * A password or token inside --repo works (it is moved into a header, never stored), but it was
+ * already visible to every local user in the process list: say so, without repeating it.
+ */
+export function warnAboutUrlPassword(repo: string, stderr: (s: string) => void): void {
+  let hasPassword = false;
+  try {
+    hasPassword = /^https?:/i.test(repo) && new URL(repo).password !== "";
+  } catch {
+    return; // not a URL: classifyRemote reports it
+  }
+  if (hasPassword) {
+    stderr(`wildseal: warning: --repo ${redactUrl(repo)} carries a password, which the process list shows; use WILDSEAL_GIT_TOKEN_FILE or WILDSEAL_GIT_TOKEN instead\n`);
+  }
+}
+
 export function parseMaxAttempts(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 50) throw new UsageError(`--max-attempts must be an integer from 1 to 50, got "${text}"`);
@@ -127,6 +144,7 @@ export function register(program: Command): void {
     .action(async (flags: SyncFlags, command: Command) => {
       const ctx = cliContext(command);
       const maxAttempts = parseMaxAttempts(flags.maxAttempts);
+      warnAboutUrlPassword(flags.repo, ctx.io.stderr);
       const outcome = await sync({
         repo: flags.repo,
         branch: validateBranchName(flags.branch),

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Command } from "commander";
 import type { LevelWithSilent } from "pino";
@@ -19,21 +20,39 @@ import {
   type ControllerCertFlags,
   type DeliveryFlags,
   type SourceFlags,
+  warnAboutUrlPassword,
 } from "./sync.ts";
 
 /**
  * `wildseal watch --repo URL|PATH (--source-file PATH | --source-secret NS/NAME) [--listen ADDR] [--interval DURATION]`
  * Runs until SIGTERM/SIGINT, then finishes (or abandons) the running reconcile and exits 0. Logs are
  * JSON lines on stderr. Credentials, as for sync, come from the environment only; the webhook
- * secret too is best given as WILDSEAL_WEBHOOK_SECRET (a flag shows in process listings).
+ * secret too: WILDSEAL_WEBHOOK_SECRET or a file (a flag value would show in process listings).
  */
+
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+/** The webhook secret from a file (a mounted Secret): trailing newline ignored, never echoed. */
+function readWebhookSecret(path: string): string {
+  let text: string;
+  try {
+    const bytes = readFileSync(path);
+    if (bytes.length > MAX_SECRET_FILE_BYTES) throw new UsageError(`--webhook-secret-file ${path}: larger than ${MAX_SECRET_FILE_BYTES} bytes; not a webhook secret`);
+    text = bytes.toString("utf8").replace(/\r?\n$/, "");
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`--webhook-secret-file ${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"}); give the file that holds the secret`);
+  }
+  if (text === "") throw new UsageError(`--webhook-secret-file ${path} is empty`);
+  return text;
+}
 
 interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags {
   readonly listen?: string;
   readonly interval: string;
   readonly debounce: string;
   readonly resync: string;
-  readonly webhookSecret?: string;
+  readonly webhookSecretFile?: string;
   readonly leaderElect?: boolean;
   readonly logLevel: string;
 }
@@ -75,7 +94,7 @@ export function register(program: Command): void {
     .option("--interval <duration>", "poll the Git branch this often", "1m")
     .option("--debounce <duration>", "wait for a burst of events to settle this long", "1s")
     .option("--resync <duration>", "reconcile in full this often, events or not", "10m")
-    .option("--webhook-secret <secret>", "accept GitHub push webhooks signed with this secret on /webhook (better: WILDSEAL_WEBHOOK_SECRET)")
+    .option("--webhook-secret-file <path>", "accept GitHub push webhooks on /webhook signed with the secret in this file (or env WILDSEAL_WEBHOOK_SECRET)")
     .option("--leader-elect", "run reconciles only while holding the Lease wildseal in the source namespace (with --source-secret)")
     .option("--reseal-on-rotation", RESEAL_ON_ROTATION_HELP)
     .option("--log-level <level>", `one of ${LEVELS.join(", ")}`, "info")
@@ -89,17 +108,17 @@ export function register(program: Command): void {
       const branch = validateBranchName(flags.branch);
       if (!LEVELS.includes(flags.logLevel as LevelWithSilent)) throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}, got "${flags.logLevel}"`);
       const listen: ListenAddress | undefined = flags.listen === undefined ? undefined : parseListenAddress(flags.listen);
-      const webhookSecret = flags.webhookSecret ?? (env.WILDSEAL_WEBHOOK_SECRET || undefined);
-      if (webhookSecret !== undefined && listen === undefined) {
+      if ((flags.webhookSecretFile !== undefined || env.WILDSEAL_WEBHOOK_SECRET) && listen === undefined) {
         throw new UsageError("a webhook secret needs --listen: the webhook is served on the ops endpoint at /webhook");
       }
-      if (webhookSecret === "") throw new UsageError("--webhook-secret is empty");
+      const webhookSecret = flags.webhookSecretFile !== undefined ? readWebhookSecret(flags.webhookSecretFile) : env.WILDSEAL_WEBHOOK_SECRET || undefined;
       const given = sourceFromFlags(flags);
       if (flags.leaderElect && given.kind !== "kubernetes") {
         throw new UsageError("--leader-elect needs --source-secret: the Lease lives in the source Secret's namespace");
       }
       const delivery = deliveryFromFlags(flags, env);
       const credentials = credentialsFromEnv(env);
+      warnAboutUrlPassword(flags.repo, ctx.io.stderr);
       const source: WatchSource =
         given.kind === "kubernetes"
           ? { kind: "secret", namespace: given.namespace, name: given.name }
