@@ -50,6 +50,8 @@ export interface GitHubClientOptions {
   readonly maxRateLimitWaitSeconds?: number;
   readonly log?: GitHubLog;
   readonly timing?: GitHubClientTiming;
+  /** per-request deadline, retries included separately; default 30 s */
+  readonly requestTimeoutMs?: number;
 }
 
 const WildsealOctokit = Octokit.plugin(retry, throttling);
@@ -117,7 +119,15 @@ export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
       return true;
     };
   const writeSpacing = opts.timing?.writeSpacingMs;
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+  // Octokit sets no deadline: a connection that hangs would hang sync (never exit 3) and outlive
+  // watch's shutdown. Every request gets its own timeout, combined with any caller's signal.
+  const fetchWithTimeout: typeof fetch = (input, init) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
+  };
   return new WildsealOctokit({
+    request: { fetch: fetchWithTimeout },
     ...authOptions(opts.auth),
     baseUrl: opts.baseUrl ?? "https://api.github.com",
     userAgent: `wildseal/${wildsealVersion()}`,

@@ -2,7 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { publishPullRequest } from "../../src/github/pull-request.ts";
-import { installationToken } from "../../src/github/client.ts";
+import { createGitHubClient, installationToken } from "../../src/github/client.ts";
+import { once } from "node:events";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { DependencyError, ExitCode } from "../../src/errors.ts";
 import { SecretBytes } from "../../src/tls/types.ts";
 import { ACME, CERT_B, TOKEN, captureLog, change, client, tokenAuth, withFake } from "./support.ts";
@@ -129,4 +132,21 @@ test("a token client hands its own token to git", async () => {
     assert.equal(t.reveal().toString(), TOKEN);
     assert.equal(fake.exchanges.length, 0);
   });
+});
+
+test("a GitHub that accepts the connection and never answers fails after the request deadline, as exit 3", async () => {
+  const hung = new Set<ServerResponse>();
+  const server = createServer((_req, res) => void hung.add(res)); // never answers
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  try {
+    const { port } = server.address() as AddressInfo;
+    const octokit = createGitHubClient({ auth: tokenAuth(), baseUrl: `http://127.0.0.1:${port}`, retries: 0, requestTimeoutMs: 300, timing: { unitMs: 1, writeSpacingMs: 0 } });
+    const opts = { owner: "acme", repo: "gitops", base: "main", head: "wildseal/renew-aaaaaaaaaaaa", title: "t", body: "b" };
+    await assert.rejects(publishPullRequest(octokit, opts), (e: unknown) => e instanceof DependencyError && e.exitCode === ExitCode.dependency);
+  } finally {
+    for (const res of hung) res.destroy();
+    server.closeAllConnections();
+    server.close();
+  }
 });
