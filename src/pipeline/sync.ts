@@ -171,7 +171,7 @@ async function renderInto(
     capture.rows = await tenantRows(dir, result.changes);
     if (before !== undefined) capture.certBefore = before;
   }
-  return commitSummary(result.changes, tls.leaf);
+  return commitSummary(result.changes, tls.leaf, result.files);
 }
 
 /**

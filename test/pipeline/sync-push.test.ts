@@ -89,3 +89,22 @@ test("a certificate older than the committed one is not published", async () => 
     world.cleanup();
   }
 });
+
+test("a hand edit of a generated cluster index is repaired and the repair is committed", async () => {
+  const world = await makeSyncWorld(["acme"]);
+  try {
+    const base = { repo: world.remote.path, branch: "main", delivery: { kind: "push" } as const, credentials: NO_CREDENTIALS };
+    const cert = await world.issue(5);
+    await sync({ ...base, source: sourceOf(cert) });
+    const generated = remoteFile(world.remote.path, "main", "rendered/prod-east/kustomization.yaml");
+    pushAsPerson(world.remote.path, "main", { "rendered/prod-east/kustomization.yaml": `${generated}  - rogue\n` }, "hand edit");
+    const r = await sync({ ...base, source: sourceOf(cert) });
+    assert.equal(r.kind, "pushed");
+    assert.equal(remoteFile(world.remote.path, "main", "rendered/prod-east/kustomization.yaml"), generated);
+    const tip = remoteLog(world.remote.path, "main")[0]?.message ?? "";
+    assert.deepEqual(parseTrailers(tip).actions, ["update"]);
+    assert.deepEqual(parseTrailers(tip).tenants, ["acme"]);
+  } finally {
+    world.cleanup();
+  }
+});
