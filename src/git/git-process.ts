@@ -58,6 +58,8 @@ export interface GitRunnerOptions {
   /** further per-command settings (not secret), e.g. gc off */
   readonly config?: readonly GitConfigEntry[];
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** aborting kills a running git (watch's shutdown must not wait out a stalled push) */
+  readonly signal?: AbortSignal;
 }
 
 export function createGitRunner(opts: GitRunnerOptions): GitRunner {
@@ -66,9 +68,10 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
   const env = gitEnv(opts.env ?? process.env, config);
   // simple-git's debug output (DEBUG=simple-git) prints each child's environment, which here
   // would hold the Authorization header: credentialed commands bypass it
-  if (auth.length > 0) return spawnRunner(opts.baseDir, env, opts.credentials);
+  if (auth.length > 0) return spawnRunner(opts.baseDir, env, opts.credentials, opts.signal);
   const git: SimpleGit = simpleGit({
     baseDir: opts.baseDir,
+    ...(opts.signal === undefined ? {} : { abort: opts.signal }),
     trimmed: false,
     timeout: { block: GIT_STALL_TIMEOUT_MS },
     allowEnvironment: Object.keys(env).filter((k) => k.startsWith("GIT_")),
@@ -98,11 +101,11 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
 }
 
 /** Runs git directly: same environment, output and failure shape as the simple-git runner. */
-function spawnRunner(baseDir: string, env: Record<string, string>, credentials: GitCredentials): GitRunner {
+function spawnRunner(baseDir: string, env: Record<string, string>, credentials: GitCredentials, signal?: AbortSignal): GitRunner {
   return {
     run: (args) =>
       new Promise((resolve, reject) => {
-        const child = spawn("git", [...args], { cwd: baseDir, env, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn("git", [...args], { cwd: baseDir, env, stdio: ["ignore", "pipe", "pipe"], ...(signal === undefined ? {} : { signal, killSignal: "SIGKILL" as const }) });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let stalled = false;

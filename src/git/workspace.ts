@@ -51,6 +51,8 @@ export interface OpenWorkspaceOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** environment to take PATH, HOME, proxies, GIT_AUTHOR_* from; default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** aborting kills the git command running (and with it the sync) */
+  readonly signal?: AbortSignal;
 }
 
 export interface CommitAuthor {
@@ -163,8 +165,9 @@ export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<Workspa
   const auth = authConfig(credentials, remote);
   const dir = await mkdtemp(join(tmpdir(), "wildseal-git-"));
   try {
-    const local = createGitRunner({ baseDir: dir, credentials, env, config: CLONE_CONFIG });
-    const net = createGitRunner({ baseDir: dir, credentials, env, auth, config: CLONE_CONFIG });
+    const signal = opts.signal === undefined ? {} : { signal: opts.signal };
+    const local = createGitRunner({ baseDir: dir, credentials, env, config: CLONE_CONFIG, ...signal });
+    const net = createGitRunner({ baseDir: dir, credentials, env, auth, config: CLONE_CONFIG, ...signal });
     await local.run(["init", "--quiet", `--initial-branch=${branch}`]);
     await local.run(["remote", "add", "origin", remote.url]);
     const retry = { ...DEFAULT_RETRY, ...opts.retry };

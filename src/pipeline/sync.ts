@@ -116,7 +116,7 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
   const github = opts.delivery.kind === "pull-request" ? await gitHubFor(opts.repo, opts.delivery.github) : undefined;
   const credentials = github?.pushCredentials ?? opts.credentials;
 
-  return withWorkspace({ repo: opts.repo, branch: opts.branch, credentials, log, missingBranch: "fail" }, async (ws) => {
+  return withWorkspace({ repo: opts.repo, branch: opts.branch, credentials, log, missingBranch: "fail", ...(opts.signal === undefined ? {} : { signal: opts.signal }) }, async (ws) => {
     const capture: RenderCapture = {};
     const fetcher = opts.controllerCerts === undefined ? undefined : controllerCertFetcher(opts.controllerCerts, opts.signal);
     const render = (dir: string) => renderInto(dir, tls, opts, now, capture, github !== undefined, fetcher);
