@@ -228,13 +228,27 @@ interface GitHubTarget {
   readonly pushCredentials?: GitCredentials;
 }
 
+function gitHubRef(remote: string, settings: PullRequestSettings): { owner: string; repo: string; host: string } {
+  return settings.repository !== undefined ? { ...splitRepository(settings.repository), host: "github.com" } : repoFromRemoteUrl(remote);
+}
+
+function gitHubClientFor(remote: string, settings: PullRequestSettings): GitHubClient {
+  return settings.client ?? createGitHubClient({ auth: settings.auth, baseUrl: settings.apiUrl ?? apiBaseUrl(gitHubRef(remote, settings).host) });
+}
+
+/**
+ * What git authenticates with for this delivery, asked anew before each use: a GitHub App's
+ * installation token (auth-app caches it until shortly before its hour runs out), else `given`.
+ */
+export function gitCredentialSource(remote: string, delivery: Delivery, given: GitCredentials): () => Promise<GitCredentials> {
+  if (delivery.kind !== "pull-request" || delivery.github.auth.kind !== "app") return () => Promise.resolve(given);
+  const client = gitHubClientFor(remote, delivery.github);
+  return async () => tokenCredentials((await installationToken(client)).reveal(), "GitHub App installation token");
+}
+
 async function gitHubFor(remote: string, settings: PullRequestSettings): Promise<GitHubTarget> {
-  const ref =
-    settings.repository !== undefined
-      ? { ...splitRepository(settings.repository), host: "github.com" }
-      : repoFromRemoteUrl(remote);
-  const client =
-    settings.client ?? createGitHubClient({ auth: settings.auth, baseUrl: settings.apiUrl ?? apiBaseUrl(ref.host) });
+  const ref = gitHubRef(remote, settings);
+  const client = gitHubClientFor(remote, settings);
   // A GitHub App pushes with its installation token; a plain token is already the caller's git credential.
   const pushCredentials =
     settings.auth.kind === "app" ? tokenCredentials((await installationToken(client)).reveal(), "GitHub App installation token") : undefined;

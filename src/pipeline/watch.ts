@@ -16,7 +16,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { InvalidInputError } from "../errors.ts";
 import type { GitCredentials } from "../git/credentials.ts";
 import { authConfig, tokenCredentials } from "../git/credentials.ts";
-import { createGitRunner } from "../git/git-process.ts";
+import { createGitRunner, type GitRunner } from "../git/git-process.ts";
 import { classifyRemote, splitUserinfo } from "../git/remote-url.ts";
 import type { CommitAuthor } from "../git/workspace.ts";
 import { startOpsServer, type ListenAddress, type OpsServer } from "../ops/http-server.ts";
@@ -41,7 +41,7 @@ import type { RenderChange } from "../render/render-repository.ts";
 import type { ClusterCertReport, ControllerCertOptions } from "./cluster-certs.ts";
 import { certificateGate, diagnosticGate } from "./gates.ts";
 import { startReconcileLoop, type LoopStatus, type RetryPolicy } from "./loop.ts";
-import { sync, type Delivery, type SyncOutcome } from "./sync.ts";
+import { gitCredentialSource, sync, type Delivery, type SyncOutcome } from "./sync.ts";
 import type { ReconcileOutcome, Trigger, TriggerSink } from "./trigger.ts";
 
 /** Where the certificate comes from. */
@@ -242,7 +242,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
       });
     }
     feed = await startFeed(opts.source, sink, log);
-    poll = startGitPoll({ remote: pollRemote(opts.repo), branch: opts.branch, intervalMs: opts.pollIntervalMs, onTrigger: sink, log, git: pollRunner(opts.repo, opts.credentials) });
+    poll = startGitPoll({ remote: pollRemote(opts.repo), branch: opts.branch, intervalMs: opts.pollIntervalMs, onTrigger: sink, log, git: pollRunner(opts.repo, opts.credentials, opts.delivery) });
     if (opts.leaderElection !== undefined) {
       const le = opts.leaderElection;
       elector = startLeaderElection({
@@ -380,14 +380,23 @@ function pollRemote(repo: string): string {
   return splitUserinfo(classifyRemote(repo)).remote.url;
 }
 
-/** A runner for the poll's ls-remote with the same credentials the sync uses, passed through the environment. */
-function pollRunner(repo: string, given: GitCredentials) {
+/**
+ * A runner for the poll's ls-remote with the credentials the sync uses (a GitHub App's installation
+ * token included, fetched anew as it expires), passed to git through the environment.
+ */
+export function pollRunner(repo: string, given: GitCredentials, delivery: Delivery): GitRunner {
   const split = splitUserinfo(classifyRemote(repo));
-  const credentials =
-    given.kind === "none" && split.password !== undefined
-      ? tokenCredentials(Buffer.from(split.password, "utf8"), "the --repo URL's password", split.username)
-      : given;
-  return createGitRunner({ baseDir: tmpdir(), credentials, auth: authConfig(credentials, split.remote) });
+  const current = gitCredentialSource(repo, delivery, given);
+  return {
+    async run(args) {
+      const fromDelivery = await current();
+      const credentials =
+        fromDelivery.kind === "none" && split.password !== undefined
+          ? tokenCredentials(Buffer.from(split.password, "utf8"), "the --repo URL's password", split.username)
+          : fromDelivery;
+      return createGitRunner({ baseDir: tmpdir(), credentials, auth: authConfig(credentials, split.remote) }).run(args);
+    },
+  };
 }
 
 function redactedRepo(repo: string): string {

@@ -208,6 +208,11 @@ export class FakeGitHub {
     this.#graphqlErrors.push(message);
   }
 
+  /** Whether `token` is an installation token this stand-in issued (so a git server can accept it too). */
+  isInstallationToken(token: string): boolean {
+    return this.#installationTokens.has(token);
+  }
+
   /** Runs `fn` just before the next request of `operationId` is handled (races: someone acts in between). */
   beforeNext(operationId: string, fn: (fake: FakeGitHub) => void): void {
     this.#before.set(operationId, [...(this.#before.get(operationId) ?? []), fn]);

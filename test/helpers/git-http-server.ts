@@ -29,8 +29,8 @@ export interface GitHttpServer {
 export interface GitHttpServerOptions {
   /** folder holding the bare repositories served */
   readonly projectRoot: string;
-  /** the one accepted Basic-auth password; any user name */
-  readonly token: string;
+  /** the accepted Basic-auth password (or a test of it, e.g. "an installation token GitHub issued"); any user name */
+  readonly token: string | ((password: string) => boolean);
   /** called for every request that passed authentication, before git runs (e.g. to inspect the client) */
   readonly onAuthorized?: (req: IncomingMessage) => void;
 }
@@ -68,13 +68,15 @@ export async function startGitHttpServer(opts: GitHttpServerOptions): Promise<Gi
 }
 
 /** The user name when `header` is Basic auth whose password is `token`; else undefined. */
-function authenticate(header: string | undefined, token: string): string | undefined {
+function authenticate(header: string | undefined, token: string | ((password: string) => boolean)): string | undefined {
   const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? "");
   if (m?.[1] === undefined) return undefined;
   const decoded = Buffer.from(m[1], "base64").toString("utf8");
   const colon = decoded.indexOf(":");
   if (colon === -1) return undefined;
-  const given = Buffer.from(decoded.slice(colon + 1), "utf8");
+  const password = decoded.slice(colon + 1);
+  if (typeof token === "function") return token(password) ? decoded.slice(0, colon) || "git" : undefined;
+  const given = Buffer.from(password, "utf8");
   const want = Buffer.from(token, "utf8");
   if (given.length !== want.length || !timingSafeEqual(given, want)) return undefined;
   return decoded.slice(0, colon) || "git";
