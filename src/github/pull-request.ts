@@ -5,7 +5,7 @@
  * same base are closed with a pointer to their successor and their branches deleted.
  */
 import type { Octokit } from "@octokit/rest";
-import { DependencyError, UsageError } from "../errors.ts";
+import { DependencyError } from "../errors.ts";
 import { isReviewBranch } from "../git/branch-name.ts";
 import type { GitHubLog } from "./client.ts";
 import { pullRequestMarker } from "./pr-body.ts";

@@ -1,24 +1,13 @@
 import assert from "node:assert/strict";
-import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { main } from "../../src/cli/main.ts";
 import { auditLog } from "../../src/git/audit.ts";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import type { CommitSummary } from "../../src/git/trailers.ts";
 import { commitAndPush, withWorkspace } from "../../src/git/workspace.ts";
 import { type BareRemote, makeBareRemote, tempDir, writeFiles } from "../helpers/git-fixtures.ts";
+import { runCli } from "./run-cli.ts";
 
-async function wildseal(argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(argv, {
-    stdout: (s) => void (stdout += s),
-    stderr: (s) => void (stderr += s),
-    stdin: Readable.from([]),
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const wildseal = runCli;
 
 describe("wildseal audit", () => {
   let r: BareRemote;

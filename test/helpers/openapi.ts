@@ -42,7 +42,6 @@ interface Operation {
   responses: Record<string, JsonObject>;
 }
 
-const METHODS = ["get", "put", "post", "patch", "delete", "head"] as const;
 /** Each component is registered with ajv on first use under this prefix + its path below #/components/. */
 const COMPONENT_ID = "https://openapi.github.test/components/";
 
