@@ -5,7 +5,8 @@ import { dump } from "js-yaml";
  * same bytes, which is what lets an unchanged tenant keep its files exactly.
  */
 export function dumpYaml(value: unknown): string {
-  return dump(value, { sortKeys: true, lineWidth: -1, noRefs: true });
+  // double quotes where quoting is needed ("true"), as kubectl and kubeseal (Go yaml) write them
+  return dump(value, { sortKeys: true, lineWidth: -1, noRefs: true, quoteStyle: "double" });
 }
 
 /** JSON the way kubectl/kubeseal print it: 2-space indent and a trailing newline. */

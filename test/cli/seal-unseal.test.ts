@@ -140,7 +140,7 @@ apiVersion: bitnami.com/v1alpha1
 kind: SealedSecret
 metadata:
   annotations:
-    sealedsecrets.bitnami.com/namespace-wide: 'true'
+    sealedsecrets.bitnami.com/namespace-wide: "true"
   name: wildcard-example-com
   namespace: cert-manager
 spec:
@@ -150,8 +150,8 @@ spec:
   template:
     metadata:
       annotations:
-        cert-manager.io/common-name: '*.example.com'
-        sealedsecrets.bitnami.com/namespace-wide: 'true'
+        cert-manager.io/common-name: "*.example.com"
+        sealedsecrets.bitnami.com/namespace-wide: "true"
       labels:
         app: web
       name: wildcard-example-com
