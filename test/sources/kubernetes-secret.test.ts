@@ -23,7 +23,7 @@ const FAST: Partial<KubernetesSecretTiming> = {
 function tls(version: number) {
   return {
     "tls.crt": `-----BEGIN CERTIFICATE-----\nleaf v${version}\n-----END CERTIFICATE-----\n`,
-    "tls.key": `-----BEGIN PRIVATE KEY-----\nkey v${version}\n-----END PRIVATE KEY-----\n`,
+    "tls.key": `key v${version}: stands in for a PRIVATE KEY (the sources only hash it)\n`,
   };
 }
 
