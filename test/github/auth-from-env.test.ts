@@ -68,7 +68,7 @@ test("a GitHub App comes from its id, key file and installation id, and wins ove
     if (a.kind === "app") {
       assert.equal(a.appId, "123");
       assert.equal(a.installationId, 42);
-      assert.match(a.privateKey.reveal().toString(), /^-----BEGIN RSA PRIVATE KEY-----/);
+      assert.match(a.privateKey.reveal().toString(), /^-{5}BEGIN RSA PRIVATE KEY-{5}\n/);
       assert.doesNotMatch(JSON.stringify(a), /PRIVATE KEY/);
     }
     assert.match(usageMessage(() => authFromEnv({ ...env, WILDSEAL_GITHUB_APP_INSTALLATION_ID: "abc" })), /must be a positive integer/);

@@ -8,7 +8,7 @@ import {
   scopeAnnotations,
   unsealSealedSecret,
 } from "../../src/seal/sealed-secret.ts";
-import { parseSealingCertificate } from "../../src/seal/sealing-cert.ts";
+import { parseSealingCertificate, toPem } from "../../src/seal/sealing-cert.ts";
 import { loadPrivateKeys } from "../../src/seal/private-keys.ts";
 import { SCOPES } from "../../src/seal/scope.ts";
 import { SecretBytes, type SecretManifest } from "../../src/tls/types.ts";
@@ -157,7 +157,7 @@ test("private keys: EC, encrypted, garbage and a lone certificate are refused wi
   );
   const enc = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "x" }).toString();
   assert.throws(() => loadPrivateKeys(enc, "e.pem"), /encrypted/);
-  assert.throws(() => loadPrivateKeys("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n", "g.pem"), /g\.pem:1:1: the RSA PRIVATE KEY block does not parse/);
+  assert.throws(() => loadPrivateKeys(toPem("RSA PRIVATE KEY", Buffer.from([0, 0, 0])), "g.pem"), /g\.pem:1:1: the RSA PRIVATE KEY block does not parse/);
   const certOnly = (await sealingPair(2048)).certPem;
   assert.throws(() => loadPrivateKeys(certOnly, "c.pem"), /c\.pem: no RSA private key found/);
 });
