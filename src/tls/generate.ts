@@ -64,23 +64,31 @@ function window(v: Validity, defaultDays: number): { notBefore: Date; notAfter: 
   return { notBefore, notAfter: v.notAfter ?? new Date(notBefore.getTime() + defaultDays * DAY_MS) };
 }
 
-/** A self-signed CA, the issuer of test and demo leaves (stands in for Let's Encrypt). */
-export async function generateCa(opts: { commonName?: string; key?: KeySpec } & Validity = {}): Promise<GeneratedCertificate> {
-  const spec = opts.key ?? { kind: "ec", curve: "P-256" };
+/** A self-signed certificate for a fresh key pair of `spec`: what the CA and the sealing certificates share. */
+async function selfSigned(
+  spec: KeySpec,
+  subject: string,
+  validity: Validity,
+  extensions: x509.Extension[],
+): Promise<GeneratedCertificate> {
   const keys = await generateKeys(spec);
-  const subject = `CN=${opts.commonName ?? "wildseal demo CA"}`;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: subject,
-    ...window(opts, 3650),
+    ...window(validity, 3650),
     keys,
     signingAlgorithm: signingAlgorithm(spec),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    ],
+    extensions,
   });
   return { ...(await exportKey(keys)), certPem: cert.toString("pem") + "\n", signer: keys, subject };
+}
+
+/** A self-signed CA, the issuer of test and demo leaves (stands in for Let's Encrypt). */
+export async function generateCa(opts: { commonName?: string; key?: KeySpec } & Validity = {}): Promise<GeneratedCertificate> {
+  return selfSigned(opts.key ?? { kind: "ec", curve: "P-256" }, `CN=${opts.commonName ?? "wildseal demo CA"}`, opts, [
+    new x509.BasicConstraintsExtension(true, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+  ]);
 }
 
 /** A leaf for `dnsNames` signed by `ca`; `certPem` is the chain leaf + CA, as cert-manager writes tls.crt. */
@@ -116,18 +124,9 @@ export async function generateLeaf(
 export async function generateSealingKeyPair(
   opts: { bits?: number; key?: KeySpec; commonName?: string } & Validity = {},
 ): Promise<GeneratedCertificate> {
-  const spec = opts.key ?? { kind: "rsa", bits: opts.bits ?? 2048 };
-  const keys = await generateKeys(spec);
-  const subject = `CN=${opts.commonName ?? "sealed-secret"}`;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: subject,
-    ...window(opts, 3650),
-    keys,
-    signingAlgorithm: signingAlgorithm(spec),
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-  });
-  return { ...(await exportKey(keys)), certPem: cert.toString("pem") + "\n", signer: keys, subject };
+  return selfSigned(opts.key ?? { kind: "rsa", bits: opts.bits ?? 2048 }, `CN=${opts.commonName ?? "sealed-secret"}`, opts, [
+    new x509.BasicConstraintsExtension(true, undefined, true),
+  ]);
 }
 
 /**
