@@ -4,12 +4,13 @@ import { describe, it } from "node:test";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import { certificateGate, diagnosticGate } from "../../src/pipeline/gates.ts";
 import { sync } from "../../src/pipeline/sync.ts";
-import { startWatch, type WatchOptions, type WatchSource, type Watcher } from "../../src/pipeline/watch.ts";
+import { startWatch, type Watcher } from "../../src/pipeline/watch.ts";
 import { pushAsPerson, remoteFile, tempDir } from "../helpers/git-fixtures.ts";
 import { makeSyncWorld, sourceOf, tenantYaml, type SyncWorld } from "./sync-world.ts";
 import {
   assertNoKeyMaterial,
   captureLog,
+  watchOptions,
   commitCount,
   expiredFiles,
   filesOf,
@@ -21,27 +22,15 @@ import {
   type TlsFiles,
 } from "./watch-world.ts";
 
-function watchOptions(world: SyncWorld, source: WatchSource, captured: CapturedLog): WatchOptions {
-  return {
-    repo: world.remote.path,
-    branch: "main",
-    source,
-    delivery: { kind: "push" },
-    credentials: NO_CREDENTIALS,
-    log: captured.log,
-    pollIntervalMs: 3_600_000,
-    debounceMs: 50,
-    resyncIntervalMs: 0,
-    retry: { initialMs: 50, maxMs: 100, maxRetries: 1 },
-  };
-}
+/** Faster than watch-world's defaults: gate refusals are retried once, quickly. */
+const GATE_TIMING = { debounceMs: 50, retry: { initialMs: 50, maxMs: 100, maxRetries: 1 } } as const;
 
 /** Starts a watcher on a manifest file holding `files`, waits for its first reconcile to settle. */
 async function watchManifest(world: SyncWorld, files: TlsFiles, captured: CapturedLog): Promise<{ watcher: Watcher; cleanup(): void }> {
   const dir = tempDir("wildseal-manifest-");
   const path = `${dir.path}/secret.yaml`;
   await writeFile(path, manifestOf(files), { mode: 0o600 });
-  const watcher = await startWatch(watchOptions(world, { kind: "manifest", path, rereadIntervalMs: 60_000 }, captured));
+  const watcher = await startWatch(watchOptions(world, { kind: "manifest", path, rereadIntervalMs: 60_000 }, captured, GATE_TIMING));
   await waitUntil(() => watcher.status().lastOutcome !== undefined, "the startup reconcile");
   await watcher.idle();
   return { watcher, cleanup: dir.cleanup };

@@ -1,34 +1,22 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import { startWatch, type WatchOptions, type Watcher } from "../../src/pipeline/watch.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
 import { makeSyncWorld, type SyncWorld } from "./sync-world.ts";
-import { captureLog, commitCount, filesOf, metricValue, waitUntil, type CapturedLog } from "./watch-world.ts";
+import { captureLog, commitCount, filesOf, metricValue, waitUntil, watchOptions, type CapturedLog } from "./watch-world.ts";
 
 const NS = "cert-manager";
 const NAME = "wildcard-example-com";
 
 function options(world: SyncWorld, api: FakeApiServer, captured: CapturedLog): WatchOptions {
-  return {
-    repo: world.remote.path,
-    branch: "main",
-    source: {
-      kind: "secret",
-      namespace: NS,
-      name: NAME,
-      kubeConfig: api.kubeConfig(),
-      timing: { stallTimeoutMs: 2_000, watchdogIntervalMs: 100, resyncIntervalMs: 0, requestTimeoutMs: 2_000, backoff: { initialMs: 20, maxMs: 200 } },
-    },
-    delivery: { kind: "push" },
-    credentials: NO_CREDENTIALS,
-    log: captured.log,
-    pollIntervalMs: 3_600_000,
-    debounceMs: 50,
-    resyncIntervalMs: 0,
-    listen: "127.0.0.1:0",
-    retry: { initialMs: 50, maxMs: 100, maxRetries: 1 },
-  };
+  const source = {
+    kind: "secret",
+    namespace: NS,
+    name: NAME,
+    kubeConfig: api.kubeConfig(),
+    timing: { stallTimeoutMs: 2_000, watchdogIntervalMs: 100, resyncIntervalMs: 0, requestTimeoutMs: 2_000, backoff: { initialMs: 20, maxMs: 200 } },
+  } as const;
+  return watchOptions(world, source, captured, { debounceMs: 50, listen: "127.0.0.1:0", retry: { initialMs: 50, maxMs: 100, maxRetries: 1 } });
 }
 
 describe("wildseal watch: operations", () => {

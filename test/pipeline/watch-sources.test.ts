@@ -1,23 +1,22 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { sign } from "@octokit/webhooks-methods";
-import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import { parseTrailers } from "../../src/git/trailers.ts";
 import type { KubernetesSecretTiming } from "../../src/sources/kubernetes-secret.ts";
-import { startWatch, type WatchOptions, type WatchSource, type Watcher } from "../../src/pipeline/watch.ts";
+import { startWatch, type WatchSource, type Watcher } from "../../src/pipeline/watch.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
 import { pushAsPerson, remoteFile, remoteLog, tempDir } from "../helpers/git-fixtures.ts";
 import { makeSyncWorld, tenantYaml, type SyncWorld } from "./sync-world.ts";
 import {
   assertNoKeyMaterial,
   captureLog,
+  watchOptions,
   commitCount,
   filesOf,
   KubeletVolume,
   reconciles,
   sleep,
   waitUntil,
-  type CapturedLog,
 } from "./watch-world.ts";
 
 const FAST_KUBE: Partial<KubernetesSecretTiming> = {
@@ -28,22 +27,6 @@ const FAST_KUBE: Partial<KubernetesSecretTiming> = {
   requestTimeoutMs: 2_000,
   backoff: { initialMs: 20, maxMs: 200 },
 };
-
-function watchOptions(world: SyncWorld, source: WatchSource, captured: CapturedLog, extra: Partial<WatchOptions> = {}): WatchOptions {
-  return {
-    repo: world.remote.path,
-    branch: "main",
-    source,
-    delivery: { kind: "push" },
-    credentials: NO_CREDENTIALS,
-    log: captured.log,
-    pollIntervalMs: 3_600_000,
-    debounceMs: 100,
-    resyncIntervalMs: 0,
-    retry: { initialMs: 50, maxMs: 200, maxRetries: 1 },
-    ...extra,
-  };
-}
 
 /** Reports an event → commit latency (measured, never asserted). */
 function report(what: string, ms: number): void {

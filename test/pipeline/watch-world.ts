@@ -6,12 +6,14 @@
 import assert from "node:assert/strict";
 import { mkdir, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { createLogger, type Logger } from "../../src/ops/logger.ts";
 import type { WildsealMetrics } from "../../src/ops/metrics.ts";
 import { generateLeaf, type GeneratedCertificate } from "../../src/tls/generate.ts";
 import type { TlsMaterial } from "../../src/tls/types.ts";
 import { remoteLog } from "../helpers/git-fixtures.ts";
+import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
+import type { WatchOptions, WatchSource } from "../../src/pipeline/watch.ts";
+import type { CapturedLog } from "../helpers/capture-log.ts";
+import type { SyncWorld } from "./sync-world.ts";
 
 const DAY = 86_400_000;
 
@@ -89,24 +91,23 @@ data:
 `;
 }
 
-export interface CapturedLog {
-  readonly log: Logger;
-  readonly lines: string[];
-  messages(): string[];
-}
+export { captureLog, type CapturedLog } from "../helpers/capture-log.ts";
 
-export function captureLog(): CapturedLog {
-  const lines: string[] = [];
-  const log = createLogger({
-    level: "debug",
-    destination: new Writable({
-      write(chunk, _e, cb) {
-        lines.push(String(chunk));
-        cb();
-      },
-    }),
-  });
-  return { log, lines, messages: () => lines.map((l) => (JSON.parse(l) as { msg: string }).msg) };
+/** Options for a watcher on `world` pushing to its remote: no Git polling or resync unless `extra` asks. */
+export function watchOptions(world: SyncWorld, source: WatchSource, captured: CapturedLog, extra: Partial<WatchOptions> = {}): WatchOptions {
+  return {
+    repo: world.remote.path,
+    branch: "main",
+    source,
+    delivery: { kind: "push" },
+    credentials: NO_CREDENTIALS,
+    log: captured.log,
+    pollIntervalMs: 3_600_000,
+    debounceMs: 100,
+    resyncIntervalMs: 0,
+    retry: { initialMs: 50, maxMs: 200, maxRetries: 1 },
+    ...extra,
+  };
 }
 
 /** Polls `cond` every 25 ms until it holds; fails after `ms` (default 30 s). */

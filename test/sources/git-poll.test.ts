@@ -3,12 +3,12 @@ import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "../../src/ops/logger.ts";
 import type { Trigger } from "../../src/pipeline/trigger.ts";
 import { createLsRemoteRunner, isPollableBranch, parseLsRemote, startGitPoll, type GitCommandRunner } from "../../src/sources/git-poll.ts";
+import { captureLog } from "../helpers/capture-log.ts";
 
 const run = promisify(execFile);
 const WAIT_MS = 10_000;
@@ -52,16 +52,7 @@ describe("git poll source (real bare repository)", () => {
   let root: string;
   let bare: string;
   let work: string;
-  const logLines: string[] = [];
-  const log = createLogger({
-    level: "debug",
-    destination: new Writable({
-      write(c, _e, cb) {
-        logLines.push(String(c));
-        cb();
-      },
-    }),
-  });
+  const { log, lines: logLines } = captureLog();
 
   async function personCommits(file: string): Promise<string> {
     await mkdir(dirname(join(work, file)), { recursive: true });

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { createLogger } from "../../src/ops/logger.ts";
 import type { Trigger } from "../../src/pipeline/trigger.ts";
 import { startKubernetesSecretSource, type KubernetesSecretSource, type KubernetesSecretTiming } from "../../src/sources/kubernetes-secret.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
+import { captureLog } from "../helpers/capture-log.ts";
 
 const NS = "cert-manager";
 const NAME = "wildcard-example-com";
@@ -27,19 +26,6 @@ function tls(version: number) {
   };
 }
 
-function quietLog() {
-  const lines: string[] = [];
-  const log = createLogger({
-    level: "debug",
-    destination: new Writable({
-      write(chunk, _e, cb) {
-        lines.push(String(chunk));
-        cb();
-      },
-    }),
-  });
-  return { log, lines };
-}
 
 /** Triggers as they arrive, plus a bounded wait for the n-th one. */
 function recorder() {
@@ -94,7 +80,7 @@ describe("Kubernetes Secret source (real client-node against a fake apiserver)",
   });
 
   function start(rec: ReturnType<typeof recorder>, timing: Partial<KubernetesSecretTiming> = FAST) {
-    const { log, lines } = quietLog();
+    const { log, lines } = captureLog();
     source = startKubernetesSecretSource({
       namespace: NS,
       name: NAME,

@@ -2,11 +2,10 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { createLogger } from "../../src/ops/logger.ts";
 import type { Trigger } from "../../src/pipeline/trigger.ts";
 import { startSecretVolumeSource, type SecretVolumeSource } from "../../src/sources/secret-volume.ts";
+import { captureLog } from "../helpers/capture-log.ts";
 
 const WAIT_MS = 10_000;
 
@@ -65,16 +64,7 @@ describe("kubelet Secret volume source", () => {
   let root: string;
   let volume: KubeletVolume;
   let source: SecretVolumeSource | undefined;
-  const logLines: string[] = [];
-  const log = createLogger({
-    level: "debug",
-    destination: new Writable({
-      write(c, _e, cb) {
-        logLines.push(String(c));
-        cb();
-      },
-    }),
-  });
+  const { log, lines: logLines } = captureLog();
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "wildseal-volume-"));
