@@ -5,7 +5,6 @@
  * it pushed or checked; an acknowledged tip never triggers. Nothing else is remembered: a restart
  * re-reads the branch in its startup reconcile.
  */
-import { simpleGit } from "simple-git";
 import type { Logger } from "../ops/logger.ts";
 import type { TriggerSink } from "../pipeline/trigger.ts";
 
@@ -14,57 +13,15 @@ export interface GitCommandRunner {
   run(args: readonly string[]): Promise<string>;
 }
 
-export interface LsRemoteRunnerOptions {
-  /** opaque `key=value` settings passed as `git -c` (credentials included): never logged */
-  readonly config?: readonly string[];
-  /** kill git when it produces no output for this long; default 60 s */
-  readonly stallTimeoutMs?: number;
-}
-
-/** A simple-git runner with a minimal environment, no prompts and the given `-c` settings. */
-export function createLsRemoteRunner(options: LsRemoteRunnerOptions = {}): GitCommandRunner {
-  const config = [...(options.config ?? [])];
-  const env: Record<string, string> = { LANG: "C.UTF-8", LC_ALL: "C.UTF-8", GIT_TERMINAL_PROMPT: "0" };
-  for (const k of ["PATH", "HOME", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE"]) {
-    const v = process.env[k];
-    if (v) env[k] = v;
-  }
-  const git = simpleGit({
-    config,
-    timeout: { block: options.stallTimeoutMs ?? 60_000 },
-    allowEnvironment: ["GIT_TERMINAL_PROMPT"],
-  }).env(env);
-  return {
-    async run(args) {
-      try {
-        return await git.raw([...args]);
-      } catch (e) {
-        throw new Error(scrub(e instanceof Error ? e.message : String(e), config));
-      }
-    },
-  };
-}
-
-/** Removes every config value (and each of its words) from a message. */
-function scrub(text: string, config: readonly string[]): string {
-  let out = text;
-  for (const entry of config) {
-    const value = entry.slice(entry.indexOf("=") + 1);
-    for (const part of [value, ...value.split(/\s+/)].filter((p) => p.length >= 4)) out = out.split(part).join("[redacted]");
-  }
-  return out;
-}
-
 export interface GitPollOptions {
-  /** remote URL or path (credentials belong in `git`/`config`, never in the URL) */
+  /** remote URL or path (credentials belong in `git`, never in the URL) */
   readonly remote: string;
   readonly branch: string;
   readonly intervalMs: number;
   readonly onTrigger: TriggerSink;
   readonly log: Logger;
-  /** default: createLsRemoteRunner({ config }) */
-  readonly git?: GitCommandRunner;
-  readonly config?: readonly string[];
+  /** runs `git ls-remote`: src/git's createGitRunner, which hands credentials to git through the environment */
+  readonly git: GitCommandRunner;
 }
 
 export interface GitPollSource {
@@ -105,8 +62,7 @@ export function parseLsRemote(output: string, branch: string): string | undefine
 export function startGitPoll(options: GitPollOptions): GitPollSource {
   if (!isPollableBranch(options.branch)) throw new Error(`invalid branch name ${JSON.stringify(options.branch)}`);
   if (options.remote.startsWith("-")) throw new Error("the remote must not start with '-'");
-  const git = options.git ?? createLsRemoteRunner({ config: options.config ?? [] });
-  const { log, branch } = options;
+  const { git, log, branch } = options;
 
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

@@ -7,7 +7,10 @@ import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "../../src/ops/logger.ts";
 import type { Trigger } from "../../src/pipeline/trigger.ts";
-import { createLsRemoteRunner, isPollableBranch, parseLsRemote, startGitPoll, type GitCommandRunner } from "../../src/sources/git-poll.ts";
+import { authConfig, NO_CREDENTIALS, tokenCredentials } from "../../src/git/credentials.ts";
+import { createGitRunner } from "../../src/git/git-process.ts";
+import { classifyRemote } from "../../src/git/remote-url.ts";
+import { isPollableBranch, parseLsRemote, startGitPoll, type GitCommandRunner } from "../../src/sources/git-poll.ts";
 import { captureLog } from "../helpers/capture-log.ts";
 
 const run = promisify(execFile);
@@ -76,7 +79,7 @@ describe("git poll source (real bare repository)", () => {
 
   it("triggers once when a person pushes, and never while the branch is idle", async () => {
     const triggers: Trigger[] = [];
-    const c = counting(createLsRemoteRunner());
+    const c = counting(createGitRunner({ baseDir: tmpdir(), credentials: NO_CREDENTIALS }));
     const poll = startGitPoll({ remote: bare, branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
     try {
       const tip = await git(work, "rev-parse", "HEAD");
@@ -97,7 +100,7 @@ describe("git poll source (real bare repository)", () => {
 
   it("does not trigger on wildseal's own acknowledged push", async () => {
     const triggers: Trigger[] = [];
-    const c = counting(createLsRemoteRunner());
+    const c = counting(createGitRunner({ baseDir: tmpdir(), credentials: NO_CREDENTIALS }));
     const poll = startGitPoll({ remote: bare, branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
     try {
       poll.acknowledge(await git(work, "rev-parse", "HEAD"));
@@ -123,7 +126,7 @@ describe("git poll source (real bare repository)", () => {
 
   it("without an acknowledgement, the first tip seen triggers exactly once", async () => {
     const triggers: Trigger[] = [];
-    const c = counting(createLsRemoteRunner());
+    const c = counting(createGitRunner({ baseDir: tmpdir(), credentials: NO_CREDENTIALS }));
     const poll = startGitPoll({ remote: bare, branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
     try {
       await until(() => c.calls >= 5, "five polls");
@@ -134,11 +137,13 @@ describe("git poll source (real bare repository)", () => {
   });
 
   it("logs a failing poll without the credential settings and keeps polling", async () => {
-    const secret = "Authorization: Basic c2VjcmV0LXRva2VuLXZhbHVl";
-    const c = counting(createLsRemoteRunner({ config: [`http.extraHeader=${secret}`] }));
+    // an http remote on loopback that refuses connections: the token is really handed to git
+    const remote = "http://127.0.0.1:9/missing.git";
+    const credentials = tokenCredentials(Buffer.from("secret-token-value"), "test");
+    const c = counting(createGitRunner({ baseDir: tmpdir(), credentials, auth: authConfig(credentials, classifyRemote(remote)) }));
     const triggers: Trigger[] = [];
     const before = logLines.length;
-    const poll = startGitPoll({ remote: join(root, "missing.git"), branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
+    const poll = startGitPoll({ remote, branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
     try {
       await until(() => c.calls >= 3, "three failing polls");
     } finally {
@@ -146,7 +151,8 @@ describe("git poll source (real bare repository)", () => {
     }
     const failures = logLines.slice(before).filter((l) => l.includes("git poll failed"));
     assert.ok(failures.length >= 3);
-    assert.ok(!failures.join("").includes("c2VjcmV0LXRva2VuLXZhbHVl"));
+    assert.ok(!failures.join("").includes("secret-token-value"));
+    assert.ok(!failures.join("").includes(Buffer.from("x-access-token:secret-token-value").toString("base64")));
     assert.equal(triggers.length, 0);
   });
 });
@@ -164,6 +170,6 @@ describe("git poll parsing and validation", () => {
   it("refuses branch names and remotes that could become options or escape refs/heads", () => {
     for (const ok of ["main", "release/1.2", "wildseal_sync-1"]) assert.ok(isPollableBranch(ok), ok);
     for (const bad of ["-x", "--upload-pack=evil", "a..b", "a/", "x.lock", "a b", "", "/main"]) assert.ok(!isPollableBranch(bad), bad);
-    assert.throws(() => startGitPoll({ remote: "--upload-pack=touch /tmp/x", branch: "main", intervalMs: 1000, onTrigger: () => undefined, log: createLogger({ level: "silent" }) }));
+    assert.throws(() => startGitPoll({ remote: "--upload-pack=touch /tmp/x", branch: "main", intervalMs: 1000, onTrigger: () => undefined, log: createLogger({ level: "silent" }), git: createGitRunner({ baseDir: tmpdir(), credentials: NO_CREDENTIALS }) }));
   });
 });
