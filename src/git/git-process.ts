@@ -165,14 +165,18 @@ function gitEnv(
 export type FailureKind = "rejected" | "transient" | "fatal";
 
 /**
- * `rejected`: the remote refused a push because the branch moved (non-fast-forward, fetch first,
- * stale lease) — re-render on the new tip and retry. `transient`: the network or server hiccuped
- * — retry as is. `fatal`: authentication, permissions, a missing repository, a hook or branch
- * protection said no — retrying cannot help.
+ * `rejected`: the remote refused a push because the branch moved or was being moved (non-fast-forward,
+ * fetch first, stale lease, or a ref-update race inside the remote: see refRace) — re-render on the
+ * new tip and retry. `transient`: the network or server hiccuped — retry as is. `fatal`:
+ * authentication, permissions, a missing repository, a hook or branch protection said no — retrying
+ * cannot help.
  */
 export function classifyFailure(output: string): FailureKind {
   if (/\[rejected\].*\((non-fast-forward|fetch first|stale info)\)/.test(output)) return "rejected";
   if (/Updates were rejected because the (tip|remote)/.test(output)) return "rejected";
+  const refusals = remoteRefusals(output);
+  // one refusal that is not a race (a hook, protection, a broken ref) decides: retrying cannot help
+  if (refusals.length > 0) return refusals.every((r) => refRace(r, output) !== undefined) ? "rejected" : "fatal";
   if (
     /Authentication failed|terminal prompts disabled|could not read (Username|Password)|returned error: 40[134]|Permission denied|\[remote rejected\]|does not appear to be a git repository|not found/i.test(
       output,
@@ -188,6 +192,81 @@ export function classifyFailure(output: string): FailureKind {
     return "transient";
   }
   return "fatal";
+}
+
+/** One `[remote rejected]` ref of a push: the remote received it and refused to update the ref. */
+export interface RemoteRefusal {
+  /** the remote ref, e.g. refs/heads/main (porcelain) or main */
+  readonly ref: string;
+  /** the text in parentheses: receive-pack's reason, or a hosting service's own */
+  readonly reason: string;
+}
+
+/** The `[remote rejected]` lines of `git push` output, porcelain or not. */
+export function remoteRefusals(output: string): RemoteRefusal[] {
+  const out: RemoteRefusal[] = [];
+  for (const line of output.split("\n")) {
+    // porcelain: "!\t<src>:<dst>\t[remote rejected] (<reason>)"
+    const porcelain = /^!\t[^\t]*:([^\t:]+)\t\[remote rejected\] \((.*)\)\s*$/.exec(line);
+    // human: " ! [remote rejected] <src> -> <dst> (<reason>)"
+    const human = /^\s*!\s+\[remote rejected\]\s+\S+ -> (\S+) \((.*)\)\s*$/.exec(line);
+    const m = porcelain ?? human;
+    if (m?.[1] !== undefined && m[2] !== undefined) out.push({ ref: m[1], reason: m[2] });
+  }
+  return out;
+}
+
+/**
+ * Reasons receive-pack (and hosts relaying its text) gives when the ref transaction itself failed,
+ * after every hook and policy check had passed — the cause follows on its `remote: error:` line.
+ * git ≤ 2.49 says "failed to update ref", ≥ 2.50 "failed to update refs" (the whole transaction) or a
+ * per-ref reason from refs.c ref_transaction_error_msg(); git ≤ 1.9 said "failed to lock"; GitHub
+ * quotes the cause itself: "cannot lock ref 'refs/heads/main': is at <new> but expected <old>".
+ */
+const REF_UPDATE_FAILED = /^(failed to update refs?|failed to lock|cannot lock ref .*|incorrect old value provided|reference already exists)$/i;
+
+/**
+ * Causes that mean another update of the same ref got there first (concurrent pushes to one
+ * remote): the files backend's lock file is held (`Unable to create '…/main.lock': File exists`, it
+ * waits core.filesRefLockTimeout, 100 ms, then gives up), the ref moved between the advertisement and
+ * the lock (`is at X but expected Y`; git ≥ 2.50: `incorrect old value provided`), a branch we create
+ * was created meanwhile (`reference already exists`), or the reftable stack is locked.
+ */
+const RACE_CAUSE = /Unable to create '[^']*\.lock': File exists|is at [0-9a-f]+ but expected [0-9a-f]+|incorrect old value provided|reference already exists|data is (locked|outdated)/i;
+
+/**
+ * Causes that are no race although the ref update failed: a file/directory name conflict
+ * (`'refs/heads/a' exists; cannot create 'refs/heads/a/b'`), a broken ref, a branch deleted
+ * meanwhile (retrying would resurrect it), a remote that cannot write. They stay fatal.
+ */
+const PERMANENT_CAUSE = /exists; cannot create|refname conflict|unable to resolve reference|reference broken|reference is missing|reference does not exist|invalid new value|expected symref|case-insensitive|Permission denied|No space left|Disk quota|Read-only file system|Input\/output error|unable to append|unable to write/i;
+
+/**
+ * The race behind a refusal, as git printed it (e.g. `cannot lock ref 'refs/heads/main': is at … but
+ * expected …`); undefined when the refusal is no ref-update race (a hook declined, branch
+ * protection, a name conflict, a broken or read-only remote). Only a reason that says the ref update
+ * itself failed can be a race, so no hook's refusal ever becomes one, whatever the hook printed; the
+ * cause is then looked for in the reason and in the `error:`/`fatal:` lines (receive-pack's, where a
+ * hook's text could at most make a race look permanent: the safe direction).
+ */
+export function refRace(refusal: RemoteRefusal, output: string): string | undefined {
+  if (!REF_UPDATE_FAILED.test(refusal.reason.trim())) return undefined;
+  const details = [refusal.reason, ...errorLines(output)];
+  if (details.some((d) => PERMANENT_CAUSE.test(d))) return undefined;
+  const cause = details.find((d) => RACE_CAUSE.test(d));
+  // a bare "failed to update ref(s)" whose cause did not reach us: git's transaction failed without a
+  // policy refusal, which in practice is a concurrent update — retried, and bounded by maxAttempts
+  return cause ?? refusal.reason;
+}
+
+/** `error:`/`fatal:` lines of receive-pack (`remote: error: …`) and of local git, prefix removed. */
+function errorLines(output: string): string[] {
+  const lines: string[] = [];
+  for (const line of output.split("\n")) {
+    const m = /^(?:remote:\s*)?(?:error|fatal): (.*?)\s*$/.exec(line);
+    if (m?.[1] !== undefined && m[1] !== "") lines.push(m[1]);
+  }
+  return lines;
 }
 
 /** A failure as the error users see: exit code 3, secrets scrubbed, no `cause` that could hold them. */

@@ -1,12 +1,12 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DependencyError, UsageError } from "../errors.ts";
 import { isReviewBranch, REVIEW_BRANCH_PREFIX, reviewBranchName, validateBranchName } from "./branch-name.ts";
 import { authConfig, type GitConfigEntry, type GitCredentials, scrubSecrets, tokenCredentials } from "./credentials.ts";
-import { classifyFailure, createGitRunner, dependencyError, GitFailure, type GitRunner } from "./git-process.ts";
+import { classifyFailure, createGitRunner, dependencyError, GitFailure, type GitRunner, refRace, remoteRefusals } from "./git-process.ts";
 import { type ClassifiedRemote, classifyRemote, redactUrl, splitUserinfo } from "./remote-url.ts";
+import { CLONE_PREFIX, makeOwnedTempDir, sweepDeadOwners } from "./temp-clones.ts";
 import { type CommitSummary, commitMessage } from "./trailers.ts";
 
 /** A private clone of one branch of a remote, in a fresh 0700 temporary folder. */
@@ -53,6 +53,8 @@ export interface OpenWorkspaceOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** aborting kills the git command running (and with it the sync) */
   readonly signal?: AbortSignal;
+  /** where the clone's folder is made (and leftovers are swept); default os.tmpdir(), i.e. TMPDIR */
+  readonly tempRoot?: string;
 }
 
 export interface CommitAuthor {
@@ -152,7 +154,9 @@ function internals(ws: Workspace): GitWorkspace {
 }
 
 /**
- * Clones `branch` of `repo` (depth 1) into a fresh private temporary folder. An empty remote, or
+ * Clones `branch` of `repo` (depth 1) into a fresh private temporary folder whose name records this
+ * process as its owner, after removing the clones that dead processes (`kill -9`) left in the same
+ * temporary folder (temp-clones.ts). An empty remote, or
  * (with `missingBranch: "from-default-branch"`) a remote without the branch, gives a workspace
  * whose first push creates the branch. Hooks, gc, maintenance and the user's signing defaults
  * are off in the clone. Close it with closeWorkspace, or use withWorkspace.
@@ -163,7 +167,9 @@ export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<Workspa
   const env = opts.env ?? process.env;
   const log: LogLine = (line) => opts.log?.(scrubSecrets(line, credentials));
   const auth = authConfig(credentials, remote);
-  const dir = await mkdtemp(join(tmpdir(), "wildseal-git-"));
+  const root = opts.tempRoot ?? tmpdir();
+  await sweepDeadOwners(root, CLONE_PREFIX, { log });
+  const dir = await makeOwnedTempDir(root, CLONE_PREFIX);
   try {
     const signal = opts.signal === undefined ? {} : { signal: opts.signal };
     const local = createGitRunner({ baseDir: dir, credentials, env, config: CLONE_CONFIG, ...signal });
@@ -220,8 +226,12 @@ export async function commitAndPush(ws: Workspace, opts: CommitAndPushOptions): 
     if (outcome.kind === "pushed") return { ...outcome, attempts: attempt };
     if (outcome.kind === "up-to-date") return outcome;
     if (attempt >= policy.maxAttempts) {
+      // a lock that never goes away is no race but a git that crashed on the remote
+      const stale = /\.lock': File exists/.test(outcome.reason)
+        ? "; if no other push to this remote is running, a crashed git left that lock file behind: remove it on the remote"
+        : "";
       throw new DependencyError(
-        `git: push to ${w.remoteDisplay} failed ${attempt} times (${outcome.reason}); giving up, nothing was lost: run the sync again later`,
+        `git: push to ${w.remoteDisplay} failed ${attempt} times (${outcome.reason}); giving up, nothing was lost: run the sync again later${stale}`,
       );
     }
     const delay = backoffDelay(policy, attempt);
@@ -289,11 +299,19 @@ async function pushOnce(w: GitWorkspace, target: PushTarget, c: Committed): Prom
     if (!(e instanceof GitFailure)) throw e;
     const kind = classifyFailure(e.output);
     if (kind === "fatal") throw dependencyError(`git: push to ${w.remoteDisplay} (${branch}) refused`, e, w.credentials);
-    const reason = kind === "rejected" ? `push rejected: ${branch} moved on ${w.remoteDisplay}` : `push failed: ${firstLine(e.output)}`;
-    return { kind: "retry", reason };
+    return { kind: "retry", reason: kind === "rejected" ? rejectionReason(w, branch, e.output) : `push failed: ${firstLine(e.output)}` };
   }
   w.log(`git: pushed ${c.commit.slice(0, 12)} to ${w.remoteDisplay} ${branch}`);
   return { kind: "pushed", commit: c.commit, branch, summary: c.summary, message: c.message };
+}
+
+/** Why a retryable rejection happened, in git's words when the remote raced us (for logs and the final error). */
+function rejectionReason(w: GitWorkspace, branch: string, output: string): string {
+  const race = remoteRefusals(output)
+    .map((r) => refRace(r, output))
+    .find((c) => c !== undefined);
+  if (race === undefined) return `push rejected: ${branch} moved on ${w.remoteDisplay}`;
+  return `push rejected: another update of ${branch} on ${w.remoteDisplay} got there first (${race})`;
 }
 
 function reviewTarget(w: GitWorkspace, target: Extract<PushTarget, { kind: "review" }>, s: CommitSummary): string {
