@@ -135,7 +135,7 @@ export function startReconcileLoop(options: ReconcileLoopOptions): ReconcileLoop
 
   async function runOnce(batch: readonly Trigger[], signal: AbortSignal): Promise<void> {
     const started = Date.now();
-    log.info({ triggers: batch.map(describe) }, "reconcile started");
+    log.info(summarizeTriggers(batch), "reconcile started");
     let outcome: ReconcileOutcome;
     try {
       outcome = await options.reconcile(signal, batch);
@@ -237,6 +237,33 @@ export function startReconcileLoop(options: ReconcileLoopOptions): ReconcileLoop
   return loop;
 }
 
+/** examples in a "reconcile started" line; the counts cover the rest */
+const MAX_TRIGGER_EXAMPLES = 3;
+const MAX_EXAMPLE_CHARS = 120;
+
+export interface TriggerSummary {
+  readonly triggerCount: number;
+  readonly triggerKinds: Readonly<Partial<Record<Trigger["kind"], number>>>;
+  /** the first trigger of each kind, in arrival order, at most MAX_TRIGGER_EXAMPLES, each clipped */
+  readonly triggers: readonly string[];
+}
+
+/**
+ * A batch as a bounded log record: a burst of thousands of distinct webhook deliveries coalesces into
+ * thousands of pending triggers, and listing them all made one log line of tens of KiB.
+ */
+export function summarizeTriggers(batch: readonly Trigger[]): TriggerSummary {
+  const kinds: Partial<Record<Trigger["kind"], number>> = {};
+  const examples: string[] = [];
+  for (const t of batch) {
+    const seen = kinds[t.kind] ?? 0;
+    if (seen === 0 && examples.length < MAX_TRIGGER_EXAMPLES) examples.push(describe(t));
+    kinds[t.kind] = seen + 1;
+  }
+  return { triggerCount: batch.length, triggerKinds: kinds, triggers: examples };
+}
+
 function describe(t: Trigger): string {
-  return t.detail === undefined ? t.kind : `${t.kind}: ${t.detail}`;
+  const text = t.detail === undefined ? t.kind : `${t.kind}: ${t.detail}`;
+  return text.length > MAX_EXAMPLE_CHARS ? `${text.slice(0, MAX_EXAMPLE_CHARS)}…` : text;
 }
