@@ -5,6 +5,8 @@ import { ExitCode } from "../errors.ts";
 import { renderRepository } from "../render/render-repository.ts";
 import type { RenderResult } from "../render/render-repository.ts";
 import { readTlsSource } from "../tls/tls-material.ts";
+import type { RemovalPolicy } from "../render/removal-policy.ts";
+import { addRemovalOptions, removalsFromFlags, type RemovalFlags } from "./removal-flags.ts";
 
 /**
  * `wildseal render [--repo DIR] --source-file PATH`: writes `rendered/` in DIR (no commit). The
@@ -16,6 +18,7 @@ export interface RenderCommandOptions {
   readonly repo: string;
   readonly sourceFile: string;
   readonly parallel?: boolean;
+  readonly removals?: Exclude<RemovalPolicy, { kind: "held" }>;
 }
 
 /** One line per change that did something; kept tenants are counted, not listed. */
@@ -41,6 +44,7 @@ export async function runRender(
     tls,
     sourceLabel: opts.sourceFile,
     ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
+    ...(opts.removals !== undefined ? { removals: opts.removals } : {}),
   });
   for (const line of summaryLines(result)) out(`${line}\n`);
   for (const d of result.diagnostics) err(`${formatDiagnostic(d)}\n`);
@@ -48,13 +52,13 @@ export async function runRender(
 }
 
 export function register(program: Command): void {
-  program
-    .command("render")
+  addRemovalOptions(program.command("render"))
     .description("render rendered/<cluster>/<tenant>/ from tenants/ and templates/ with the given certificate (no commit)")
     .option("--repo <dir>", "the GitOps repository (a local folder)", ".")
     .requiredOption("--source-file <path>", "the TLS Secret: a manifest (YAML/JSON, - for stdin) or a folder with tls.crt and tls.key")
-    .action(async (o: { repo: string; sourceFile: string }, command: Command) => {
+    .action(async (o: { repo: string; sourceFile: string } & RemovalFlags, command: Command) => {
       const ctx = cliContext(command);
-      ctx.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile }, ctx.io.stdout, ctx.io.stderr);
+      const removals = removalsFromFlags(o);
+      ctx.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile, removals }, ctx.io.stdout, ctx.io.stderr);
     });
 }

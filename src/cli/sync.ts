@@ -8,6 +8,7 @@ import { parseSecretRef, type CertificateSource } from "../pipeline/certificate-
 import { sync, type Delivery, type SyncOutcome } from "../pipeline/sync.ts";
 import { cliContext, type CliIo } from "./io.ts";
 import { redactUrl } from "../git/remote-url.ts";
+import { addRemovalOptions, removalsFromFlags, type RemovalFlags } from "./removal-flags.ts";
 
 /**
  * `wildseal sync --repo URL|PATH (--source-file PATH | --source-secret NS/NAME) [--mode push|pull-request] [--branch main]`
@@ -48,7 +49,7 @@ export interface ControllerCertFlags {
   readonly resealOnRotation?: boolean;
 }
 
-interface SyncFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags {}
+interface SyncFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags, RemovalFlags {}
 
 export const RESEAL_ON_ROTATION_HELP =
   "for clusters configured with controller: when the controller serves a renewed certificate, commit it and reseal the cluster's tenants with it (default: keep sealing with the committed one and log that a rotation is pending)";
@@ -136,8 +137,7 @@ export function outcomeLines(o: SyncOutcome): string[] {
 
 export function register(program: Command): void {
   addDeliveryOptions(
-    program
-      .command("sync")
+    addRemovalOptions(program.command("sync"))
       .description("clone the GitOps repository, render with the certificate, commit and push (or open a pull request)"),
   )
     .option("--reseal-on-rotation", RESEAL_ON_ROTATION_HELP)
@@ -152,6 +152,7 @@ export function register(program: Command): void {
         delivery: deliveryFromFlags(flags, ctx.io.env),
         credentials: credentialsFromEnv(ctx.io.env),
         maxAttempts,
+        removals: removalsFromFlags(flags),
         controllerCerts: controllerCertsFromFlags(flags),
         log: (line) => ctx.io.stderr(`${line}\n`),
       });

@@ -10,6 +10,7 @@ import { createLogger } from "../ops/logger.ts";
 import { handleTermination } from "../ops/shutdown.ts";
 import { startWatch, watchSourceForPath, type WatchSource } from "../pipeline/watch.ts";
 import { cliContext } from "./io.ts";
+import { addRemovalOptions, removalsFromFlags, type RemovalFlags } from "./removal-flags.ts";
 import {
   addDeliveryOptions,
   controllerCertsFromFlags,
@@ -47,7 +48,7 @@ function readWebhookSecret(path: string): string {
   return text;
 }
 
-interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags {
+interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags, RemovalFlags {
   readonly listen?: string;
   readonly interval: string;
   readonly debounce: string;
@@ -86,8 +87,7 @@ const LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "d
 
 export function register(program: Command): void {
   addDeliveryOptions(
-    program
-      .command("watch")
+    addRemovalOptions(program.command("watch"))
       .description("watch the certificate and the GitOps repository; render, commit and push (or open a pull request) whenever something changed"),
   )
     .option("--listen <addr>", "serve /healthz, /readyz, /metrics (and /webhook) on ADDR, e.g. :8080 or 127.0.0.1:8080")
@@ -136,6 +136,7 @@ export function register(program: Command): void {
         debounceMs,
         resyncIntervalMs,
         maxAttempts,
+        removals: removalsFromFlags(flags),
         controllerCerts: controllerCertsFromFlags(flags),
         ...(listen === undefined ? {} : { listen }),
         ...(webhookSecret === undefined ? {} : { webhookSecret }),

@@ -1,5 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { makeOwnedTempDir, sweepDeadOwners } from "./temp-clones.ts";
 import { join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { validateBranchName } from "./branch-name.ts";
@@ -8,6 +9,8 @@ import { createGitRunner, dependencyError, GitFailure, type GitRunner } from "./
 import { classifyRemote, redactUrl, splitUserinfo } from "./remote-url.ts";
 import { rfc3339 } from "../rfc3339.ts";
 import { parseTrailers, TRAILER_KEYS, type WildsealAction } from "./trailers.ts";
+
+const AUDIT_PREFIX = "wildseal-audit-";
 
 /** One wildseal commit, as `wildseal audit` shows it. */
 export interface AuditEntry {
@@ -58,7 +61,9 @@ export async function auditLog(repo: string, opts: AuditOptions = {}): Promise<A
     await assertRepository(runner, split.remote.url);
     return readLog(runner, opts.branch ?? "HEAD", opts.tenant, split.remote.url);
   }
-  const dir = await mkdtemp(join(tmpdir(), "wildseal-audit-"));
+  // owned like sync's clones, so a killed audit's clone is removed by the next one
+  await sweepDeadOwners(tmpdir(), AUDIT_PREFIX);
+  const dir = await makeOwnedTempDir(tmpdir(), AUDIT_PREFIX);
   try {
     const runner = createGitRunner({ baseDir: dir, credentials, env, auth: authConfig(credentials, split.remote) });
     const branchArgs = opts.branch === undefined ? [] : ["--branch", opts.branch];

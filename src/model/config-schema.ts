@@ -23,6 +23,48 @@ const clusterSchema = z.strictObject({
     .optional(),
 });
 
+/** `group/version`, or a core-group `version`, as a manifest's apiVersion is written (`rbac.authorization.k8s.io/v1`, `v1`). */
+const API_VERSION_SYNTAX = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?v[0-9]+(?:(?:alpha|beta)[0-9]+)?$/;
+/** Kubernetes kinds are UpperCamelCase: `ClusterRoleBinding`. */
+const KIND_SYNTAX = /^[A-Z][A-Za-z0-9]{0,62}$/;
+
+/**
+ * One kind templates may render without a namespace, written exactly as the template writes it
+ * (`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRoleBinding}`): copying the two lines from
+ * the template is the least surprising way to say which objects are meant.
+ */
+const apiKindSchema = z.strictObject({
+  apiVersion: z.string().check((ctx) => {
+    if (API_VERSION_SYNTAX.test(ctx.value)) return;
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `apiVersion ${JSON.stringify(ctx.value)} is not group/version or a core version (e.g. rbac.authorization.k8s.io/v1, v1): copy it from the template`,
+    });
+  }),
+  kind: z.string().check((ctx) => {
+    if (KIND_SYNTAX.test(ctx.value)) return;
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: `kind ${JSON.stringify(ctx.value)} is not a Kubernetes kind (UpperCamelCase letters and digits, e.g. ClusterRoleBinding): copy it from the template`,
+    });
+  }),
+});
+
+/**
+ * `spec.policy`: what the platform team allows beyond the safe defaults (tenants only in namespaces
+ * of their own, rendered objects only in the tenant's namespace). Every field is an explicit list.
+ */
+const policySchema = z.strictObject({
+  /** protected namespaces (kube-system, the source's, a controller's …) that tenants may target anyway */
+  allowNamespaces: z.array(dnsLabel("spec.policy.allowNamespaces: namespace")).optional(),
+  /** kinds templates may render without a namespace (cluster-scoped objects) */
+  allowKinds: z.array(apiKindSchema).optional(),
+  /** namespaces other than the tenant's own that rendered objects may be in */
+  allowObjectNamespaces: z.array(dnsLabel("spec.policy.allowObjectNamespaces: namespace")).optional(),
+});
+
 export const configSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal("Config"),
@@ -40,6 +82,7 @@ export const configSchema = z.strictObject({
       })
       .optional(),
     output: z.string().optional(),
+    policy: policySchema.optional(),
   }),
 });
 

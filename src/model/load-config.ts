@@ -15,7 +15,7 @@ import type { RawConfig } from "./config-schema.ts";
 import { readRepoFile } from "./read-repo-file.ts";
 import { resolveInsideRepo, unsafeRelativePathReason } from "./repo-paths.ts";
 import { parseWithSchema } from "./schema-diagnostics.ts";
-import type { ClusterConfig, WildsealConfig } from "./types.ts";
+import type { ApiKind, ClusterConfig, PolicyConfig, WildsealConfig } from "./types.ts";
 
 /** Top-level names the output folder must never be, or be inside: a prune there would delete inputs. */
 const RESERVED_TOP_LEVEL = new Set(["tenants", "templates", "clusters", ".git", CONFIG_FILE]);
@@ -72,6 +72,8 @@ export async function loadConfig(repoDir: string): Promise<LoadedConfig> {
   const outputProblem = outputFolderProblem(output);
   if (outputProblem !== undefined) at(["spec", "output"], `spec.output ${JSON.stringify(output)} ${outputProblem}`);
 
+  const policy = raw.spec.policy === undefined ? undefined : policyConfig(raw.spec.policy, (p, m) => at(["spec", "policy", ...p], m));
+
   if (diagnostics.length > 0) return { diagnostics };
   return {
     config: {
@@ -83,9 +85,33 @@ export async function loadConfig(repoDir: string): Promise<LoadedConfig> {
         scope: raw.spec.defaults?.scope ?? DEFAULT_SCOPE,
       },
       output: output.replace(/\/+$/, ""),
+      ...(policy !== undefined ? { policy } : {}),
     },
     diagnostics: [],
   };
+}
+
+type RawPolicy = NonNullable<RawConfig["spec"]["policy"]>;
+
+/** spec.policy with its lists defaulted to empty; an entry listed twice is reported (a sign of a botched merge). */
+function policyConfig(raw: RawPolicy, at: (path: readonly (string | number)[], message: string) => void): PolicyConfig {
+  const once = <T>(field: keyof RawPolicy, items: readonly T[], key: (t: T) => string, show: (t: T) => string): void => {
+    const first = new Map<string, number>();
+    for (const [i, item] of items.entries()) {
+      const k = key(item);
+      const was = first.get(k);
+      if (was === undefined) first.set(k, i);
+      else at([field, i], `${show(item)} is listed twice (also spec.policy.${field}[${was}]): remove one`);
+    }
+  };
+  const allowNamespaces = raw.allowNamespaces ?? [];
+  const allowKinds: ApiKind[] = (raw.allowKinds ?? []).map((k) => ({ apiVersion: k.apiVersion, kind: k.kind }));
+  const allowObjectNamespaces = raw.allowObjectNamespaces ?? [];
+  const namespace = (n: string): string => `namespace ${JSON.stringify(n)}`;
+  once("allowNamespaces", allowNamespaces, (n) => n, namespace);
+  once("allowKinds", allowKinds, (k) => `${k.apiVersion}\u0000${k.kind}`, (k) => `${k.kind} (${k.apiVersion})`);
+  once("allowObjectNamespaces", allowObjectNamespaces, (n) => n, namespace);
+  return { allowNamespaces, allowKinds, allowObjectNamespaces };
 }
 
 type RawCluster = RawConfig["spec"]["clusters"][number];
@@ -125,7 +151,13 @@ async function clusterConfig(
     await resolveInsideRepo(repoDir, path);
   } catch (e) {
     if (e instanceof InvalidInputError) {
-      at(["sealingCert"], `${name}.sealingCert ${JSON.stringify(path)} resolves outside the repository (symlink): commit the certificate itself`);
+      const folder = e.diagnostics[0];
+      at(
+        ["sealingCert"],
+        folder !== undefined
+          ? `${name}.sealingCert ${JSON.stringify(path)}: ${folder.path} ${folder.message}`
+          : `${name}.sealingCert ${JSON.stringify(path)} resolves outside the repository (symlink): commit the certificate itself`,
+      );
       return undefined;
     }
     if (typeof e === "object" && e !== null && "code" in e && (e.code === "ENOENT" || e.code === "ENOTDIR")) {

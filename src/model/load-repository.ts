@@ -14,6 +14,8 @@ export interface RepositoryModel {
   readonly diagnostics: Diagnostic[];
   /** positions in tenant files, for later checks (see LoadedTenants.locate) */
   readonly locate: LocateInFile;
+  /** see LoadedTenants.tenantSet: removals are allowed only from a complete tenant set */
+  readonly tenantSet: "complete" | "incomplete";
 }
 
 export interface LoadModelOptions {
@@ -35,5 +37,6 @@ export async function loadRepositoryModel(repoDir: string, opts: LoadModelOption
     invalid: tenants.invalid,
     diagnostics: [...sortDiagnostics(loaded.diagnostics), ...tenants.diagnostics],
     locate: tenants.locate,
+    tenantSet: tenants.tenantSet,
   };
 }

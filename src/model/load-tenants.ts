@@ -6,6 +6,7 @@ import { parseYamlDocument } from "../yaml/load.ts";
 import type { PositionedDocument, YamlPath } from "../yaml/load.ts";
 import { isDnsLabel } from "./names.ts";
 import { readRepoFile } from "./read-repo-file.ts";
+import { checkRepoFolder } from "./repo-paths.ts";
 import { findSecretClashes, secretClashDiagnostics } from "./rules.ts";
 import type { LocateInFile } from "./rules.ts";
 import { parseWithSchema } from "./schema-diagnostics.ts";
@@ -26,7 +27,16 @@ export interface LoadedTenants {
    * `locate(tenant.file, ["spec", "hosts", 2])`. Files that did not parse locate to 1:1.
    */
   readonly locate: LocateInFile;
+  /**
+   * "complete" only when tenants/ is a real folder and every entry in it was read without a problem.
+   * Removing a tenant's output is allowed only from a complete set: a file that is missing because it
+   * was misnamed, moved, unreadable or behind a broken link must never read as "tenant deleted".
+   */
+  readonly tenantSet: "complete" | "incomplete";
 }
+
+/** Files tenants/ may hold besides tenant files (documentation, a placeholder for an empty folder). */
+const NOT_TENANTS = new Set([".gitkeep", "README.md"]);
 
 const TENANT_FILE = /^(.*)\.ya?ml$/;
 
@@ -52,13 +62,14 @@ export async function loadTenantFiles(
   config: WildsealConfig | undefined,
   isLive?: (t: Tenant) => boolean,
 ): Promise<LoadedTenants> {
-  const files = await listTenantFiles(repoDir);
+  const listing = await listTenantFiles(repoDir);
+  const files = listing.files;
   const results = await mapLimit(files, READ_CONCURRENCY, (name) => loadOne(repoDir, name, config));
   const docs = new Map<string, PositionedDocument>();
   for (const r of results) if (r.doc !== undefined) docs.set(r.file, r.doc);
   const locate: LocateInFile = (file: string, path: YamlPath) => docs.get(file)?.locate(path) ?? { line: 1, col: 1 };
 
-  const diagnostics = results.flatMap((r) => r.diagnostics);
+  const diagnostics = [...listing.diagnostics, ...results.flatMap((r) => r.diagnostics)];
   const refused = new Set<string>();
   const byName = new Map<string, FileResult>();
   for (const r of results) {
@@ -97,18 +108,54 @@ export async function loadTenantFiles(
     invalid,
     diagnostics: sortDiagnostics(diagnostics),
     locate,
+    tenantSet: diagnostics.length === 0 ? "complete" : "incomplete",
   };
 }
 
-async function listTenantFiles(repoDir: string): Promise<string[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(join(repoDir, TENANTS_DIR));
-  } catch (e) {
-    if (typeof e === "object" && e !== null && "code" in e && e.code === "ENOENT") return [];
-    throw e;
+interface TenantListing {
+  /** names of the tenant files (`*.yaml`, `*.yml`), sorted */
+  readonly files: string[];
+  /** the folder itself, or entries that are neither tenant files nor NOT_TENANTS */
+  readonly diagnostics: Diagnostic[];
+}
+
+/**
+ * The tenant files of tenants/, and a problem for everything else in it: a missing or linked folder,
+ * a sub-folder, a file with another extension (`acme.YAML`, `acme.yaml.bak`). Nothing is skipped
+ * silently, because a skipped file would look like a deleted tenant.
+ */
+async function listTenantFiles(repoDir: string): Promise<TenantListing> {
+  const folder = await checkRepoFolder(repoDir, TENANTS_DIR);
+  if (folder.kind === "refused") return { files: [], diagnostics: [folder.diagnostic] };
+  if (folder.kind === "missing") {
+    return {
+      files: [],
+      diagnostics: [{ path: TENANTS_DIR, line: 1, col: 1, message: "the tenants folder is missing: create it and add one <tenant>.yaml per tenant (Git keeps no empty folder: commit a tenants/.gitkeep to have none)" }],
+    };
   }
-  return entries.filter((n) => TENANT_FILE.test(n)).sort(compareCodeUnits);
+  const entries = await readdir(join(repoDir, TENANTS_DIR), { withFileTypes: true });
+  const files: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const e of entries) {
+    const path = `${TENANTS_DIR}/${e.name}`;
+    if (TENANT_FILE.test(e.name)) {
+      if (e.isDirectory()) diagnostics.push({ path, line: 1, col: 1, message: `is a folder: ${TENANTS_DIR}/ holds one <tenant>.yaml file per tenant and no sub-folders; move it out of ${TENANTS_DIR}/` });
+      else files.push(e.name);
+    } else if (!NOT_TENANTS.has(e.name)) {
+      diagnostics.push({ path, line: 1, col: 1, message: unexpectedEntryMessage(e.name, e.isDirectory()) });
+    }
+  }
+  return { files: files.sort(compareCodeUnits), diagnostics };
+}
+
+function unexpectedEntryMessage(name: string, isFolder: boolean): string {
+  const where = `${TENANTS_DIR}/ holds one <tenant>.yaml file per tenant`;
+  if (isFolder) return `is a folder: ${where} and no sub-folders; move it out of ${TENANTS_DIR}/`;
+  const yamlLike = /^(.+?)\.(ya?ml)(\..*)?$/i.exec(name);
+  if (yamlLike !== null) {
+    return `is not read as a tenant (only names ending in .yaml or .yml, lower case, are): rename it to ${yamlLike[1]?.toLowerCase()}.yaml, or move it out of ${TENANTS_DIR}/`;
+  }
+  return `is not a tenant file: ${where} (besides ${[...NOT_TENANTS].join(" and ")}); move it out of ${TENANTS_DIR}/ or rename it to <tenant>.yaml`;
 }
 
 async function loadOne(repoDir: string, name: string, config: WildsealConfig | undefined): Promise<FileResult> {

@@ -2,7 +2,7 @@ import { lstat, open, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Diagnostic } from "../errors.ts";
 import { DEFAULT_MAX_YAML_BYTES, tooLargeDiagnostic } from "../yaml/load.ts";
-import { isInside } from "./repo-paths.ts";
+import { checkRepoFolder, isInside } from "./repo-paths.ts";
 
 export type RepoFileRead =
   | { readonly kind: "ok"; readonly text: string }
@@ -11,7 +11,8 @@ export type RepoFileRead =
 
 /**
  * Reads a repository file given by its repo-relative path, once, refusing what must not be read:
- * a symlink whose target lies outside the repository, anything that is not a regular file, and files
+ * a file inside a folder that is a symlink (see checkRepoFolder), a symlink whose target lies outside
+ * the repository, anything that is not a regular file, and files
  * over the size limit (checked on the open handle before reading, so a huge file costs nothing).
  */
 export async function readRepoFile(repoRoot: string, relPath: string, maxBytes = DEFAULT_MAX_YAML_BYTES): Promise<RepoFileRead> {
@@ -19,6 +20,12 @@ export async function readRepoFile(repoRoot: string, relPath: string, maxBytes =
   const at = (message: string): RepoFileRead => ({ kind: "refused", diagnostic: { path: relPath, line: 1, col: 1, message } });
   let real = abs;
   let size: number;
+  const parent = relPath.split("/").slice(0, -1).join("/");
+  if (parent !== "") {
+    const folder = await checkRepoFolder(repoRoot, parent);
+    if (folder.kind === "refused") return { kind: "refused", diagnostic: folder.diagnostic };
+    if (folder.kind === "missing") return { kind: "missing" };
+  }
   try {
     const link = await lstat(abs);
     let target = link;

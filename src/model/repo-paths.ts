@@ -1,5 +1,6 @@
-import { realpath } from "node:fs/promises";
-import { isAbsolute, relative, resolve, sep } from "node:path";
+import { lstat, realpath } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import type { Diagnostic } from "../errors.ts";
 import { InvalidInputError } from "../errors.ts";
 import type { ClusterConfig } from "./types.ts";
 
@@ -32,6 +33,45 @@ export function isInside(parent: string, child: string): boolean {
 }
 
 /**
+ * What a folder wildseal reads or owns (tenants/, templates/, the output folder, a sealing
+ * certificate's folder) turned out to be. Only a real folder counts: a committed symlink, even one
+ * pointing inside the repository, is refused, because a link is how a commit reaches outside the
+ * clone (an absolute target) or swaps a whole folder for an empty one (a dangling target) — either
+ * would make wildseal publish host files or prune every tenant.
+ */
+export type RepoFolder =
+  | { readonly kind: "folder" }
+  | { readonly kind: "missing" }
+  | { readonly kind: "refused"; readonly diagnostic: Diagnostic };
+
+/**
+ * Checks every part of `relPath` (a validated repo-relative folder path, "/"-separated) with lstat,
+ * from the repository root down: each must be a real folder, not a symlink, not a file.
+ */
+export async function checkRepoFolder(repoDir: string, relPath: string): Promise<RepoFolder> {
+  const parts = relPath.split("/").filter((p) => p !== "" && p !== ".");
+  for (let i = 0; i < parts.length; i++) {
+    const rel = parts.slice(0, i + 1).join("/");
+    let st;
+    try {
+      st = await lstat(join(repoDir, rel));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return { kind: "missing" };
+      throw e;
+    }
+    const refuse = (message: string): RepoFolder => ({ kind: "refused", diagnostic: { path: rel, line: 1, col: 1, message } });
+    if (st.isSymbolicLink()) {
+      return refuse(
+        `is a symbolic link; wildseal reads and writes ${relPath}/ only as a real folder inside the repository (a link can point outside it, or nowhere): replace the link with the folder itself`,
+      );
+    }
+    if (!st.isDirectory()) return refuse(`is not a folder, but ${relPath}/ must be one: remove or rename this file`);
+  }
+  return { kind: "folder" };
+}
+
+/**
  * Resolves a repo-relative path to an absolute one whose real location (symlinks followed) is
  * inside the repository. Throws InvalidInputError otherwise; ENOENT propagates as a Node error.
  */
@@ -40,6 +80,11 @@ export async function resolveInsideRepo(repoDir: string, relPath: string): Promi
   if (reason !== undefined) throw new InvalidInputError(`path "${relPath}" ${reason}`);
   const root = await realpath(repoDir);
   const target = resolve(root, relPath);
+  const parent = relPath.split("/").slice(0, -1).join("/");
+  if (parent !== "") {
+    const folder = await checkRepoFolder(root, parent);
+    if (folder.kind === "refused") throw new InvalidInputError("", [folder.diagnostic]);
+  }
   const real = await realpath(target);
   if (!isInside(root, real)) {
     throw new InvalidInputError(`path "${relPath}" resolves outside the repository (symlink): replace it with a regular file`);

@@ -1,7 +1,7 @@
 import type { Diagnostic } from "../errors.ts";
 import type { YamlPath } from "../yaml/load.ts";
 import type { RawTenant } from "./tenant-schema.ts";
-import type { Tenant, WildsealConfig } from "./types.ts";
+import type { ObjectPolicy, Tenant, WildsealConfig } from "./types.ts";
 
 /**
  * Rules for one tenant file that the schema can not express: they need the file name or the
@@ -31,6 +31,7 @@ export function checkTenant(
   }
 
   const cluster = resolveCluster(raw.spec.cluster, config, at, diagnostics);
+  if (config !== undefined) checkSecretTarget({ namespace: raw.spec.namespace, name, secretName: raw.spec.secretName }, config, at, diagnostics);
   if (diagnostics.length > 0 || config === undefined || cluster === undefined) return { diagnostics };
   return {
     tenant: {
@@ -42,6 +43,7 @@ export function checkTenant(
       scope: raw.spec.scope ?? config.defaults.scope,
       values: raw.spec.values ?? {},
       file,
+      ...(config.policy !== undefined ? { objectPolicy: objectPolicyOf(config) } : {}),
     },
     diagnostics,
   };
@@ -61,6 +63,12 @@ export function checkPartialTenant(value: unknown, file: string, stem: string, c
   const cluster = field(spec, "cluster");
   if (typeof cluster === "string" || (cluster === undefined && spec !== undefined)) {
     resolveCluster(cluster, config, at, out);
+  }
+  const namespace = field(spec, "namespace");
+  const secretName = field(spec, "secretName");
+  const typed = (v: unknown): v is string | undefined => v === undefined || typeof v === "string";
+  if (config !== undefined && spec !== undefined && typed(namespace) && typed(secretName)) {
+    checkSecretTarget({ namespace, name: typeof name === "string" ? name : undefined, secretName }, config, at, out);
   }
   return out;
 }
@@ -87,4 +95,112 @@ function resolveCluster(wanted: string | undefined, config: WildsealConfig | und
     return undefined;
   }
   return wanted;
+}
+
+/** Kubernetes' own namespaces: what lives there runs the cluster. */
+export const SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"] as const;
+
+/**
+ * The namespaces a tenant may not target unless spec.policy.allowNamespaces lists them, each with
+ * why: a Secret sealed there could replace one the cluster or wildseal itself depends on (the
+ * controller's sealing keys, the source certificate), and Flux or Argo CD would apply it with
+ * rights no tenant has.
+ */
+export function protectedNamespaces(config: WildsealConfig): ReadonlyMap<string, string> {
+  const reasons = new Map<string, string[]>();
+  const add = (namespace: string, why: string): void => {
+    const list = reasons.get(namespace);
+    if (list === undefined) reasons.set(namespace, [why]);
+    else if (!list.includes(why)) list.push(why);
+  };
+  for (const ns of SYSTEM_NAMESPACES) add(ns, "a Kubernetes system namespace");
+  add(config.source.namespace, "the source Secret's namespace (spec.source in wildseal.yaml)");
+  const controllers = new Map<string, string[]>();
+  for (const c of config.clusters) {
+    if (c.sealing.kind !== "controller") continue;
+    const names = controllers.get(c.sealing.namespace) ?? [];
+    controllers.set(c.sealing.namespace, [...names, c.name]);
+  }
+  for (const [ns, clusters] of controllers) {
+    add(ns, `the sealed-secrets controller's namespace on ${clusters.length === 1 ? "cluster" : "clusters"} ${clusters.join(", ")}`);
+  }
+  return new Map([...reasons].map(([ns, why]) => [ns, why.join(" and ")]));
+}
+
+/** Where a tenant's Secret goes, and which field of the tenant file decides each part. */
+interface Target {
+  readonly namespace: string;
+  /** spec.namespace, or metadata.name that it defaults to */
+  readonly namespaceFrom: "spec.namespace" | "metadata.name";
+  readonly secretName: string;
+  readonly secretNameFrom: "spec.secretName" | "spec.defaults.secretName";
+}
+
+/** The fields of a tenant file that place its Secret, as far as they are known (a file the schema refused may lack some). */
+interface TargetFields {
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  readonly secretName: string | undefined;
+}
+
+/** undefined when neither spec.namespace nor metadata.name is known. */
+function targetOf(f: TargetFields, config: WildsealConfig): Target | undefined {
+  const namespace = f.namespace ?? f.name;
+  if (namespace === undefined) return undefined;
+  return {
+    namespace,
+    namespaceFrom: f.namespace !== undefined ? "spec.namespace" : "metadata.name",
+    secretName: f.secretName ?? config.defaults.secretName,
+    secretNameFrom: f.secretName !== undefined ? "spec.secretName" : "spec.defaults.secretName",
+  };
+}
+
+const FIELD_PATH = {
+  "spec.namespace": ["spec", "namespace"],
+  "metadata.name": ["metadata", "name"],
+  "spec.secretName": ["spec", "secretName"],
+} as const;
+
+/**
+ * The tenant's Secret may not be the source Secret (never, whatever the policy: the sealed-secrets
+ * controller would take over the Secret cert-manager writes the certificate to, the one every tenant
+ * is served from), nor land in a protected namespace unless spec.policy.allowNamespaces lists it.
+ */
+function checkSecretTarget(fields: TargetFields, config: WildsealConfig, at: At, out: Diagnostic[]): void {
+  const target = targetOf(fields, config);
+  if (target === undefined) return;
+  const { namespace, secretName } = target;
+  const nsField = FIELD_PATH[target.namespaceFrom];
+  const nsWhat =
+    target.namespaceFrom === "spec.namespace" ? `spec.namespace "${namespace}"` : `namespace "${namespace}" (metadata.name; spec.namespace is not set)`;
+  if (namespace === config.source.namespace && secretName === config.source.name) {
+    const secretWhat =
+      target.secretNameFrom === "spec.secretName" ? `spec.secretName "${secretName}"` : `secret name "${secretName}" (spec.defaults.secretName in wildseal.yaml)`;
+    out.push(
+      at(
+        target.secretNameFrom === "spec.secretName" ? FIELD_PATH["spec.secretName"] : nsField,
+        `${secretWhat} in namespace ${namespace} is the source Secret (spec.source in wildseal.yaml): sealing into it would overwrite the certificate every tenant is served from; set another spec.secretName (no policy allows this)`,
+      ),
+    );
+    return;
+  }
+  const why = protectedNamespaces(config).get(namespace);
+  if (why === undefined || (config.policy?.allowNamespaces ?? []).includes(namespace)) return;
+  const fix = target.namespaceFrom === "spec.namespace" ? "choose a namespace of the tenant's own" : "set spec.namespace to a namespace of the tenant's own";
+  out.push(
+    at(
+      nsField,
+      `${nsWhat} is protected as ${why}: a tenant's Secret there could replace one the cluster depends on; ${fix}, or have the platform team list ${namespace} in spec.policy.allowNamespaces (wildseal.yaml)`,
+    ),
+  );
+}
+
+/** The rendered-object policy a tenant carries to the renderer. */
+function objectPolicyOf(config: WildsealConfig): ObjectPolicy {
+  return {
+    allowKinds: config.policy?.allowKinds ?? [],
+    allowObjectNamespaces: config.policy?.allowObjectNamespaces ?? [],
+    source: config.source,
+    protectedNamespaces: [...protectedNamespaces(config).keys()],
+  };
 }

@@ -14,6 +14,35 @@ export interface ClusterConfig {
   readonly sealing: ClusterSealing;
 }
 
+/** An apiVersion and kind as a template writes them: `rbac.authorization.k8s.io/v1`, `ClusterRoleBinding`. */
+export interface ApiKind {
+  readonly apiVersion: string;
+  readonly kind: string;
+}
+
+/** `spec.policy`: exceptions the platform team allows explicitly; by default none. */
+export interface PolicyConfig {
+  /** protected namespaces tenants may target anyway (never to name the source Secret itself) */
+  readonly allowNamespaces: readonly string[];
+  /** kinds templates may render without metadata.namespace (cluster-scoped objects) */
+  readonly allowKinds: readonly ApiKind[];
+  /** namespaces other than the tenant's own that rendered objects may be in */
+  readonly allowObjectNamespaces: readonly string[];
+}
+
+/**
+ * What a tenant's rendered objects are checked against (src/render/object-policy.ts), resolved from
+ * wildseal.yaml when the tenant is loaded so that the renderer needs nothing else.
+ */
+export interface ObjectPolicy {
+  readonly allowKinds: readonly ApiKind[];
+  readonly allowObjectNamespaces: readonly string[];
+  /** no rendered object may be this Secret */
+  readonly source: { readonly namespace: string; readonly name: string };
+  /** namespaces protected by default (see protectedNamespaces in tenant-rules.ts) */
+  readonly protectedNamespaces: readonly string[];
+}
+
 export interface WildsealConfig {
   readonly name: string;
   readonly source: { readonly namespace: string; readonly name: string };
@@ -21,6 +50,8 @@ export interface WildsealConfig {
   readonly defaults: { readonly secretName: string; readonly scope: Scope };
   /** output folder, relative to the repository root; default "rendered" */
   readonly output: string;
+  /** absent when wildseal.yaml has no spec.policy: nothing beyond the defaults is allowed */
+  readonly policy?: PolicyConfig;
 }
 
 export interface Tenant {
@@ -33,6 +64,11 @@ export interface Tenant {
   readonly values: Readonly<Record<string, unknown>>;
   /** repository-relative path of the tenant file, for diagnostics */
   readonly file: string;
+  /**
+   * Absent when wildseal.yaml has no spec.policy. The defaults then hold: rendered objects only in the
+   * tenant's namespace, which is never a protected one, so no object can reach the source Secret.
+   */
+  readonly objectPolicy?: ObjectPolicy;
 }
 
 /**

@@ -111,7 +111,7 @@ export function controllerCertFetcher(opts: ControllerCertOptions, signal?: Abor
 async function readCommittedCopy(repoDir: string, path: string, now: Date): Promise<CommittedCopy> {
   const read = await readRepoFile(repoDir, path, 1024 * 1024);
   if (read.kind === "missing") return { kind: "missing" };
-  if (read.kind === "refused") throw new InvalidInputError(`${path}: ${read.diagnostic.message}`, [read.diagnostic]);
+  if (read.kind === "refused") throw new InvalidInputError(`${read.diagnostic.path}: ${read.diagnostic.message}`, [read.diagnostic]);
   try {
     return { kind: "valid", cert: parseSealingCertificate(read.text, { now, source: path }) };
   } catch (e) {

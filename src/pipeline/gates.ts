@@ -15,6 +15,7 @@ export const GATE_REASONS = [
   "uncovered-host",
   "downgrade",
   "invalid-tenant",
+  "removal-held",
   "invalid-template",
   "sealing-certificate",
   "invalid-config",
@@ -34,8 +35,9 @@ export function certificateGate(message: string): GateReason {
 export function diagnosticGate(d: Diagnostic): GateReason {
   if (/with an older one/.test(d.message)) return "downgrade";
   if (/is not covered by the certificate/.test(d.message)) return "uncovered-host";
-  if (d.path.startsWith("tenants/")) return "invalid-tenant";
-  if (d.path.startsWith("templates/")) return "invalid-template";
+  if (d.path === "tenants" && /^(removal of .* held|\d+ tenant folders? would be removed)/.test(d.message)) return "removal-held";
+  if (d.path === "tenants" || d.path.startsWith("tenants/")) return "invalid-tenant";
+  if (d.path === "templates" || d.path.startsWith("templates/")) return "invalid-template";
   if (d.path.startsWith("clusters/") || /sealing certificate/.test(d.message)) return "sealing-certificate";
   if (d.path === "wildseal.yaml") return "invalid-config";
   if (/expired at/.test(d.message)) return "expired";

@@ -10,6 +10,7 @@ import { apiBaseUrl, repoFromRemoteUrl } from "../github/repo-ref.ts";
 import { tokenCredentials } from "../git/credentials.ts";
 import { loadConfig, loadRepositoryModel } from "../model/index.ts";
 import { renderRepository, type RenderChange, type RenderResult } from "../render/render-repository.ts";
+import type { RemovalPolicy } from "../render/removal-policy.ts";
 import type { SealingCertificate } from "../seal/sealing-cert.ts";
 import type { CertFacts, TlsMaterial } from "../tls/types.ts";
 import { describeSource, readCertificate, type CertificateSource } from "./certificate-source.ts";
@@ -57,6 +58,8 @@ export interface SyncOptions {
   /** what each controller cluster's certificate check decided (also logged through `log`) */
   readonly onClusterCert?: (report: ClusterCertReport) => void;
   readonly maxAttempts?: number;
+  /** how many tenant folders one sync may remove (see removal-policy.ts); default: its limit */
+  readonly removals?: Exclude<RemovalPolicy, { kind: "held" }>;
   readonly log?: (line: string) => void;
   /**
    * Aborts the sync before its next side effect (`watch` stopping): checked before the clone and
@@ -163,6 +166,7 @@ async function renderInto(
     now,
     sourceLabel: describeSource(opts.source),
     ...(sealingCerts === undefined ? {} : { sealingCerts }),
+    ...(opts.removals === undefined ? {} : { removals: opts.removals }),
   });
   capture.result = result;
   // the last point before commit and push

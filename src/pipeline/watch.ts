@@ -10,6 +10,7 @@
  * publishes nothing at all; the renderer holds each tenant whose hosts the certificate does not cover
  * or whose committed certificate is newer. Every refusal is logged and counted by reason.
  */
+import type { RemovalPolicy } from "../render/removal-policy.ts";
 import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -87,6 +88,8 @@ export interface WatchOptions {
   readonly metrics?: WildsealMetrics;
   readonly retry?: RetryPolicy;
   readonly maxAttempts?: number;
+  /** how many tenant folders one reconcile may remove (see removal-policy.ts) */
+  readonly removals?: Exclude<RemovalPolicy, { kind: "held" }>;
   readonly author?: CommitAuthor;
   readonly leaderElection?: LeaderElectionSettings;
   /**
@@ -195,6 +198,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
       now: now(),
       ...(opts.author === undefined ? {} : { author: opts.author }),
       ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
+      ...(opts.removals === undefined ? {} : { removals: opts.removals }),
       ...(controllerCerts === undefined ? {} : { controllerCerts, onClusterCert: logClusterCert }),
       log: (line) => log.debug({ component: "sync" }, line),
     });

@@ -2,6 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Diagnostic } from "../errors.ts";
 import { readRepoFile } from "../model/read-repo-file.ts";
+import { checkRepoFolder } from "../model/repo-paths.ts";
 import { DEFAULT_SEALED_SECRET_FILE, DEFAULT_SEALED_SECRET_TEMPLATE } from "./default-template.ts";
 import { compileTemplate } from "./template.ts";
 import type { Template } from "./template.ts";
@@ -29,11 +30,13 @@ export function builtInSealedSecretTemplate(): Template {
 export async function validateTemplates(repoDir: string): Promise<TemplateSet> {
   const diagnostics: Diagnostic[] = [];
   let entries: { name: string; isFile: boolean; isLink: boolean }[] = [];
-  try {
+  // No templates/ at all means the built-in template (documented); a templates/ that is a link or a
+  // file is a mistake (or an attack) and must not silently switch every tenant to the built-in one.
+  const folder = await checkRepoFolder(repoDir, TEMPLATES_DIR);
+  if (folder.kind === "refused") return { templates: [], diagnostics: [folder.diagnostic] };
+  if (folder.kind === "folder") {
     const dirents = await readdir(join(repoDir, TEMPLATES_DIR), { withFileTypes: true });
     entries = dirents.map((d) => ({ name: d.name, isFile: d.isFile(), isLink: d.isSymbolicLink() }));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT" && (e as NodeJS.ErrnoException).code !== "ENOTDIR") throw e;
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 

@@ -2,6 +2,7 @@ import type { Diagnostic } from "../errors.ts";
 import type { Tenant } from "../model/types.ts";
 import type { SealTarget } from "../seal/hybrid.ts";
 import type { CertFacts } from "../tls/types.ts";
+import { checkRenderedObject } from "./object-policy.ts";
 import type { PlaceholderContext } from "./placeholders.ts";
 import {
   ANNOTATION,
@@ -14,6 +15,8 @@ import {
 import type { CommittedSealedSecret } from "./sealed-secret-document.ts";
 import { instantiateTemplate } from "./template.ts";
 import type { Template } from "./template.ts";
+import { decideRemovals } from "./removal-policy.ts";
+import type { Removal, RemovalPolicy } from "./removal-policy.ts";
 import { clusterIndex, tenantFiles } from "./tree.ts";
 import type { RenderedDocument } from "./tree.ts";
 
@@ -28,7 +31,8 @@ import type { RenderedDocument } from "./tree.ts";
  *           the files are rewritten with the existing encryptedData.
  * seal    — new tenant, new leaf (renew), new sealing certificate (reseal), or new name/namespace/
  *           scope (update): seal, then write.
- * prune   — a folder whose tenant is gone: delete it.
+ * prune   — a folder whose tenant is gone: delete it, when the removal policy allows (see
+ *           removal-policy.ts); otherwise the folder is held.
  * hold    — the tenant file is invalid, or a gate failed: its committed output stays exactly as it is
  *           (never pruned: pruning would delete a live Secret).
  */
@@ -92,6 +96,8 @@ export interface PlanInput {
   /** tenant name → problems found by other checks (e.g. hosts not covered): such a tenant is held */
   readonly gates: ReadonlyMap<string, readonly Diagnostic[]>;
   readonly existing: ExistingTree;
+  /** whether folders of tenants that are gone may be deleted in this render */
+  readonly removals: RemovalPolicy;
   readonly now: Date;
   /** how the certificate source is named in diagnostics */
   readonly sourceLabel: string;
@@ -171,21 +177,37 @@ export function planRender(input: PlanInput): Plan {
   }
 
   // Prune folders of tenants that are gone or moved; keep every folder of a held tenant.
+  const keepListed = (cluster: string, name: string): void => {
+    // a held folder on another cluster (or a cluster no longer configured) stays listed
+    let set = desired.get(cluster);
+    if (set === undefined) desired.set(cluster, (set = new Set()));
+    set.add(name);
+  };
+  const removals: Removal[] = [];
+  let liveFolders = 0;
   for (const [cluster, c] of input.existing) {
     for (const name of c.tenants.keys()) {
+      liveFolders++;
       const wanted = desired.get(cluster)?.has(name) ?? false;
       if (wanted) continue;
       if (held.has(name)) {
-        // a held tenant's old folder on another cluster (or a cluster no longer configured) stays listed
-        let set = desired.get(cluster);
-        if (set === undefined) desired.set(cluster, (set = new Set()));
-        set.add(name);
+        keepListed(cluster, name);
         if (validNames.has(name)) plans.push({ kind: "hold", cluster, tenant: name, diagnostics: [] });
         continue;
       }
-      plans.push({ kind: "prune", cluster, tenant: name });
+      removals.push({ cluster, tenant: name });
     }
   }
+  const decision = decideRemovals(removals, input.removals, liveFolders);
+  for (const r of removals) {
+    if (decision.kind === "remove") {
+      plans.push({ kind: "prune", ...r });
+    } else {
+      keepListed(r.cluster, r.tenant);
+      plans.push({ kind: "hold", ...r, diagnostics: [] });
+    }
+  }
+  if (decision.kind === "hold") diagnostics.push(decision.diagnostic);
 
   const indexes: IndexPlan[] = [];
   for (const [cluster, names] of desired) {
@@ -259,6 +281,8 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree): Tena
       continue;
     }
     if (t === sealedT) sealedDocument = documents.length;
+    // namespace and object policy: an object reaching past the tenant's namespace holds the tenant
+    problems.push(...checkRenderedObject(t, r.value, tenant));
     documents.push({ name: t.name, templateFile: t.builtIn ? "the built-in SealedSecret template" : t.file, value: r.value });
   }
   if (problems.length > 0) return hold(problems);

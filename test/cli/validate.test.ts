@@ -64,7 +64,8 @@ describe("wildseal validate", () => {
     const r = await runCli(["validate", "--repo", empty]);
     assert.equal(
       r.stderr,
-      "wildseal.yaml:1:1: missing: create it (apiVersion: wildseal.dev/v1alpha1, kind: Config) or pass --repo with the repository's folder\n",
+      "wildseal.yaml:1:1: missing: create it (apiVersion: wildseal.dev/v1alpha1, kind: Config) or pass --repo with the repository's folder\n" +
+        "tenants:1:1: the tenants folder is missing: create it and add one <tenant>.yaml per tenant (Git keeps no empty folder: commit a tenants/.gitkeep to have none)\n",
     );
     assert.equal(r.code, 1);
   });

@@ -109,6 +109,10 @@ describe("wildseal watch: safety gates refuse and publish nothing", () => {
     assert.equal(diagnosticGate({ path: "rendered/p/a/sealed-secret.yaml", ...at, message: "tenant a: refusing to replace the committed certificate (notAfter x) with an older one (…)" }), "downgrade");
     assert.equal(diagnosticGate({ path: "tenants/a.yaml", ...at, message: "host a.example.org is not covered by the certificate (DNS names: *.example.com)" }), "uncovered-host");
     assert.equal(diagnosticGate({ path: "tenants/a.yaml", ...at, message: "unknown field colour" }), "invalid-tenant");
+    assert.equal(diagnosticGate({ path: "tenants", ...at, message: "is a symbolic link; wildseal reads …" }), "invalid-tenant");
+    assert.equal(diagnosticGate({ path: "templates", ...at, message: "is not a folder, but templates/ must be one" }), "invalid-template");
+    assert.equal(diagnosticGate({ path: "tenants", ...at, message: "removal of 1 tenant folder held (acme (prod-east)): tenants/ has problems" }), "removal-held");
+    assert.equal(diagnosticGate({ path: "tenants", ...at, message: "3 tenant folders would be removed (a, b, c), more than --max-removals 2" }), "removal-held");
     assert.equal(diagnosticGate({ path: "templates/x.yaml", ...at, message: "unknown placeholder" }), "invalid-template");
     assert.equal(diagnosticGate({ path: "clusters/p/sealed-secrets.pem", ...at, message: "expired" }), "sealing-certificate");
     assert.equal(diagnosticGate({ path: "wildseal.yaml", ...at, message: "bad" }), "invalid-config");
