@@ -171,6 +171,38 @@ describe("a bad commit never removes a live tenant", () => {
     for (const [p, text] of Object.entries(docs)) assert.equal(remoteFile(world.remote.path, "main", p), text);
   });
 
+  test("5: a live tenant moved to kube-system, or naming the source Secret, keeps its output", async () => {
+    resetToBaseline();
+    pushAsPerson(
+      world.remote.path,
+      "main",
+      {
+        "tenants/acme.yaml": tenantYaml("acme", "  namespace: kube-system\n"),
+        "tenants/globex.yaml": tenantYaml("globex", "  namespace: cert-manager\n  secretName: wildcard-example-com\n"),
+      },
+      "reach for the system",
+    );
+    await assertHeld([
+      /^tenants\/acme\.yaml:7:14: spec\.namespace "kube-system" is protected as a Kubernetes system namespace/m,
+      /^tenants\/globex\.yaml:8:15: spec\.secretName "wildcard-example-com" in namespace cert-manager is the source Secret/m,
+    ]);
+  });
+
+  test("5: a template granting cluster-admin is refused for every tenant and never published", async () => {
+    resetToBaseline();
+    pushAsPerson(
+      world.remote.path,
+      "main",
+      {
+        "templates/admin.yaml":
+          "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: ${tenant.name}-admin\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: mallory}]\n",
+      },
+      "grant cluster-admin",
+    );
+    await assertHeld([/^templates\/admin\.yaml:2:7: tenant acme \(tenants\/acme\.yaml\): ClusterRoleBinding \(rbac\.authorization\.k8s\.io\/v1\) is cluster-scoped/m]);
+    assert.deepEqual(pathsAtTip(world.remote.path).filter((p) => p.startsWith("rendered/") && p.endsWith("admin.yaml")), []);
+  });
+
   test("9: tenants committed as a regular file is invalid input (exit 1) with its path", async () => {
     resetToBaseline();
     commitAsPerson(
