@@ -1,22 +1,26 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile TypeScript with the dev toolchain.
+# Build stage: bundle the CLI with the dev toolchain (scripts/build.mjs, esbuild).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+# esbuild reads tsconfig.json for how to compile TypeScript (class fields, module syntax)
+COPY tsconfig.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build
 
-# Runtime stage: production dependencies only, git for delivery, non-root.
+# Runtime stage: the bundle needs no node_modules (every dependency is inside dist/wildseal.mjs);
+# git for delivery, non-root.
 FROM node:24-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git ca-certificates openssh-client \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
+# package.json: `--version` and the demo find the package root by walking up from dist/
 COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
+# wildseal.mjs and seal-worker.mjs (the sealing worker thread) must stay side by side
 COPY --from=build /app/dist ./dist
 # The embedded default for `wildseal demo`: the project's own example GitOps repository (public data only).
 COPY wildseal.yaml ./
@@ -24,5 +28,5 @@ COPY tenants ./tenants
 COPY templates ./templates
 COPY clusters ./clusters
 USER node
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "/app/dist/wildseal.mjs"]
 CMD ["--help"]

@@ -3,6 +3,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ExitCode, formatDiagnostic, isWildsealError } from "../errors.ts";
+import { wildsealVersion } from "../github/client.ts";
 import { COMMANDS } from "./commands.ts";
 import { attachContext, processIo, type CliContext, type CliIo } from "./io.ts";
 
@@ -10,6 +11,8 @@ import { attachContext, processIo, type CliContext, type CliIo } from "./io.ts";
 export function buildProgram(ctx: CliContext = { io: processIo(), exitCode: 0 }): Command {
   const program = new Command("wildseal")
     .description("Seal one wildcard TLS certificate for many tenants and deliver it through GitOps")
+    // read from package.json at run time (src/ and the dist/ bundle alike), so it never drifts from the release
+    .version(wildsealVersion(), "-V, --version", "print wildseal's version")
     // before the commands are added: subcommands copy these settings when created
     .configureOutput({ writeOut: ctx.io.stdout, writeErr: ctx.io.stderr })
     .showHelpAfterError()

@@ -74,7 +74,11 @@ function startWorker(): Worker {
     const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); })`;
     return new Worker(boot, { eval: true });
   }
-  return new Worker(new URL("./seal-worker.js", here));
+  // Built: the worker sits next to the module running this code, with its extension — the bundle
+  // (scripts/build.mjs) emits dist/wildseal.mjs beside dist/seal-worker.mjs, tsc emits
+  // dist/render/seal-batch.js beside dist/render/seal-worker.js.
+  const ext = here.endsWith(".mjs") ? ".mjs" : ".js";
+  return new Worker(new URL(`./seal-worker${ext}`, here));
 }
 
 function runWorker(req: WorkerRequest): Promise<EncryptedData[]> {

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Bundles the CLI with esbuild: dist/wildseal.mjs (the `wildseal` bin) and dist/seal-worker.mjs (the
+// worker_threads entry of src/render/seal-batch.ts). Why a bundle rather than tsc's one-file-per-module
+// output: Node's ESM loader opens a module graph concurrently, and @kubernetes/client-node alone is ~970
+// files, so under `ulimit -n 256` (macOS's default) every command died with EMFILE before running.
+// One file to open bounds the descriptors and also makes start-up much faster.
+//
+//   node scripts/build.mjs                 # into dist/ (emptied first: no stale tsc output ships)
+//   node scripts/build.mjs --outdir DIR    # into DIR (tests build into a temp folder)
+//
+// Typechecking is not esbuild's job: `npm run typecheck` (part of `npm test`) does it.
+import { rm } from "node:fs/promises";
+import { realpathSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * Packages a dependency require()s inside try/catch and works without (ws: bufferutil, utf-8-validate;
+ * node-fetch: encoding; debug: supports-color). esbuild leaves them as runtime requires; they are not
+ * installed, so at run time they are simply absent, as before.
+ */
+const OPTIONAL_REQUIRES = new Set(["bufferutil", "utf-8-validate", "encoding", "supports-color"]);
+
+/**
+ * Imports esbuild left for run time that are neither Node built-ins nor the optional ones above. The
+ * Docker runtime stage ships no node_modules, so any such import would only fail there, at run time:
+ * fail the build instead.
+ */
+export function unbundledImports(metafile) {
+  const found = new Set();
+  for (const [file, input] of Object.entries(metafile.inputs)) {
+    for (const imp of input.imports) {
+      // "<runtime>" is esbuild's own helper module, not a file
+      if (imp.external && imp.path !== "<runtime>" && !isBuiltin(imp.path) && !OPTIONAL_REQUIRES.has(imp.path)) found.add(`${imp.path} (imported by ${file})`);
+    }
+  }
+  return [...found].sort();
+}
+
+/**
+ * Builds both entry points into `outdir`. They must stay side by side: seal-batch.ts finds the
+ * worker as ./seal-worker.mjs next to the module it runs in (the bundle), and packageRoot()/
+ * wildsealVersion() find package.json by walking up from it, so `outdir` belongs directly under the
+ * package root when shipped (dist/).
+ */
+export async function build({ outdir = resolve(root, "dist"), clean = outdir === resolve(root, "dist"), logLevel = "warning" } = {}) {
+  if (clean) await rm(outdir, { recursive: true, force: true });
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    // named, not discovered: how TypeScript compiles (verbatimModuleSyntax keeps side-effect imports,
+    // ES2022 class fields) must not silently change when a build context lacks the file
+    tsconfig: resolve(root, "tsconfig.json"),
+    entryPoints: { wildseal: "src/cli/main.ts", "seal-worker": "src/render/seal-worker.ts" },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    // Bundled CommonJS dependencies call require() for Node built-ins; ESM output has no `require`,
+    // so give them one (esbuild's __require shim falls back to a global `require`).
+    banner: { js: 'import { createRequire as __wildsealCreateRequire } from "node:module"; const require = __wildsealCreateRequire(import.meta.url);' },
+    sourcemap: "linked",
+    // No splitting: each entry is one self-contained file (the worker duplicates the few sealing modules).
+    splitting: false,
+    legalComments: "linked",
+    logLevel,
+    metafile: true,
+  });
+  const missing = unbundledImports(result.metafile);
+  if (missing.length > 0) throw new Error(`build: left outside the bundle, would fail at run time without node_modules:\n  ${missing.join("\n  ")}`);
+  return result;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+if (invokedDirectly) {
+  const args = process.argv.slice(2);
+  const at = args.indexOf("--outdir");
+  if (at !== -1 && args[at + 1] === undefined) {
+    console.error("usage: node scripts/build.mjs [--outdir DIR]");
+    process.exit(2);
+  }
+  const result = await build(at === -1 ? {} : { outdir: resolve(args[at + 1]) });
+  for (const [file, out] of Object.entries(result.metafile.outputs)) {
+    if (out.entryPoint !== undefined) console.log(`${file}  ${(out.bytes / 1024).toFixed(0)} KiB`);
+  }
+}
