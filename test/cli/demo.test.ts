@@ -1,10 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { main } from "../../src/cli/main.ts";
 
-test("wildseal demo runs the whole pipeline on the embedded default and leaves nothing behind", async () => {
+test("wildseal demo runs the whole pipeline on the embedded default and leaves nothing behind", async (t) => {
+  // a private TMPDIR (os.tmpdir() reads it on each call): other test files run demo at the same time
+  const previous = process.env.TMPDIR;
+  process.env.TMPDIR = mkdtempSync(join(tmpdir(), "wildseal-demo-test-"));
+  t.after(() => {
+    rmSync(tmpdir(), { recursive: true, force: true });
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+  });
   const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith("wildseal-demo-")));
   let stdout = "";
   let stderr = "";
@@ -12,7 +21,7 @@ test("wildseal demo runs the whole pipeline on the embedded default and leaves n
     stdout: (s) => void (stdout += s),
     stderr: (s) => void (stderr += s),
     stdin: process.stdin,
-    env: process.env,
+    env: { ...process.env },
   });
   assert.equal(code, 0, stderr + stdout);
   assert.match(stdout, /▶ sync: commit [0-9a-f]{12}: add tenants acme, globex, initech/);

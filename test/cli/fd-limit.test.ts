@@ -32,7 +32,8 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 function limited(argv: readonly string[], opts: { cwd?: string; input?: string } = {}): SpawnSyncReturns<string> {
   return spawnSync("bash", ["-c", `ulimit -n ${LIMIT} && exec "$0" "$@"`, process.execPath, ...argv], {
     cwd: opts.cwd ?? scratch,
-    env: fixtureEnv(),
+    // a private TMPDIR: the clones and demo worlds of these runs never mix with other test files'
+    env: fixtureEnv({ TMPDIR: scratch }),
     input: opts.input ?? "",
     encoding: "utf8",
     timeout: 120_000,
