@@ -18,6 +18,7 @@ import { parseTrailers } from "../../src/git/trailers.ts";
 import { generateSealingKeyPair } from "../../src/tls/generate.ts";
 import type { TlsMaterial } from "../../src/tls/types.ts";
 import { fixtureEnv, remoteLog } from "../helpers/git-fixtures.ts";
+import { writeSourceSecret } from "../helpers/source-secret.ts";
 import { makeSyncWorld, type SyncWorld } from "../pipeline/sync-world.ts";
 import { makeRepo } from "../render/render-fixture.ts";
 
@@ -44,10 +45,8 @@ const show = (r: SpawnSyncReturns<string>): string => `exit ${r.status} ${r.sign
 
 /** A Secret manifest as `kubectl get secret -o yaml` prints it (the key lives in the scratch folder only). */
 function secretFile(tls: TlsMaterial, name: string): string {
-  const data = [...tls.secret.data].map(([k, v]) => `  ${k}: ${v.reveal().toString("base64")}`).join("\n");
-  const path = join(scratch, name);
-  writeFileSync(path, `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: wildcard-example-com, namespace: cert-manager}\ndata:\n${data}\n`, { mode: 0o600 });
-  return path;
+  const item = (k: string) => tls.secret.data.get(k)?.reveal() ?? Buffer.alloc(0);
+  return writeSourceSecret(scratch, item("tls.crt"), item("tls.key"), name);
 }
 
 /** The first node_modules folder Node would search from `dir` upward, if any. */

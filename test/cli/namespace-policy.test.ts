@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { configYaml, hashTree, makeLeaf, makeRepo, tempDir, tenantYaml, writeFiles } from "../render/render-fixture.ts";
 import { runCli } from "./run-cli.ts";
+import { writeSourceSecret } from "../helpers/source-secret.ts";
 
 /**
  * Finding 5 end to end: whoever can commit to the GitOps repository must not be able to use
@@ -14,14 +15,7 @@ import { runCli } from "./run-cli.ts";
 /** The source Secret as `kubectl get secret -o yaml` prints it (cert-manager/wildcard-example-com). */
 async function sourceFile(): Promise<string> {
   const { generated } = await makeLeaf();
-  const path = join(tempDir(), "source.yaml");
-  const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64");
-  writeFileSync(
-    path,
-    `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: wildcard-example-com, namespace: cert-manager}\ndata:\n  tls.crt: ${b64(generated.certPem)}\n  tls.key: ${b64(generated.keyPem.reveal())}\n`,
-    { mode: 0o600 },
-  );
-  return path;
+  return writeSourceSecret(tempDir(), generated.certPem, generated.keyPem.reveal());
 }
 
 const KUBE_SYSTEM =

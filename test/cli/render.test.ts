@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { hashTree, makeLeaf, makeRepo, tempDir, tenantYaml, writeFiles } from "../render/render-fixture.ts";
+import { writeSourceSecret } from "../helpers/source-secret.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -14,13 +15,7 @@ function wildseal(args: readonly string[]) {
 /** A Secret manifest as `kubectl get secret -o yaml` prints it, in a temp folder removed after the tests. */
 async function sourceFile(): Promise<{ path: string; keyPem: string }> {
   const { generated } = await makeLeaf();
-  const path = join(tempDir(), "source.yaml");
-  const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64");
-  writeFileSync(
-    path,
-    `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: wildcard-example-com, namespace: cert-manager}\ndata:\n  tls.crt: ${b64(generated.certPem)}\n  tls.key: ${b64(generated.keyPem.reveal())}\n`,
-    { mode: 0o600 },
-  );
+  const path = writeSourceSecret(tempDir(), generated.certPem, generated.keyPem.reveal());
   return { path, keyPem: generated.keyPem.reveal().toString("utf8") };
 }
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { git, pushAsPerson, remoteFile, remoteLog, tempDir } from "../helpers/git-fixtures.ts";
 import { runCli } from "../cli/run-cli.ts";
+import { writeSourceSecret } from "../helpers/source-secret.ts";
 import { CONFIG, makeSyncWorld, tenantYaml, type SyncWorld } from "./sync-world.ts";
 import type { TlsMaterial } from "../../src/tls/types.ts";
 
@@ -16,14 +17,8 @@ const TENANTS = ["acme", "globex", "initech"];
 
 /** The certificate as `kubectl get secret -o yaml` prints it. */
 function writeSourceFile(dir: string, material: TlsMaterial): string {
-  const b64 = (name: string) => material.secret.data.get(name)?.reveal().toString("base64") ?? "";
-  const path = join(dir, "source.yaml");
-  writeFileSync(
-    path,
-    `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: wildcard-example-com, namespace: cert-manager}\ndata:\n  tls.crt: ${b64("tls.crt")}\n  tls.key: ${b64("tls.key")}\n`,
-    { mode: 0o600 },
-  );
-  return path;
+  const item = (name: string) => material.secret.data.get(name)?.reveal() ?? Buffer.alloc(0);
+  return writeSourceSecret(dir, item("tls.crt"), item("tls.key"));
 }
 
 /** A person's commit made with any file-system operation (renames, symlinks), pushed without force. */
