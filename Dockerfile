@@ -27,6 +27,13 @@ COPY wildseal.yaml ./
 COPY tenants ./tenants
 COPY templates ./templates
 COPY clusters ./clusters
+# Read-only root file system: the runtime writes nothing outside TMPDIR (temporary clones, the demo's
+# throwaway world, git's scratch files), so run it with readOnlyRootFilesystem: true / `docker run
+# --read-only` and mount a writable volume on /tmp: an emptyDir (medium: Memory for tmpfs) in
+# Kubernetes, `--tmpfs /tmp` with docker (checked: `wildseal demo` with / read-only and a tmpfs on /tmp).
+# Point HOME there too when using ssh remotes (the Helm chart sets HOME=/tmp): ssh records known hosts
+# under HOME, and /home/node is read-only then.
+ENV TMPDIR=/tmp
 USER node
 ENTRYPOINT ["node", "/app/dist/wildseal.mjs"]
 CMD ["--help"]
