@@ -1,0 +1,98 @@
+{{/* Chart name. */}}
+{{- define "wildseal.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: <release>-<chart>, or <release> when it already contains the chart name. */}}
+{{- define "wildseal.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "wildseal.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "wildseal.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "wildseal.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "wildseal.labels" -}}
+helm.sh/chart: {{ include "wildseal.chart" . }}
+{{ include "wildseal.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "wildseal.imageTag" . | quote }}
+app.kubernetes.io/component: controller
+app.kubernetes.io/part-of: wildseal
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "wildseal.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "wildseal.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "wildseal.imageTag" -}}
+{{- default .Chart.AppVersion .Values.image.tag }}
+{{- end }}
+
+{{- define "wildseal.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (include "wildseal.imageTag" .) }}
+{{- end }}
+{{- end }}
+
+{{/* The Lease wildseal takes with --leader-elect (src/pipeline/watch.ts: name "wildseal", in the source namespace). */}}
+{{- define "wildseal.leaseName" -}}wildseal{{- end }}
+
+{{/* The resource name RBAC sees for services/http:<name>:<port>/proxy/… (src/sources/sealing-cert-fetch.ts certProxyPath). */}}
+{{- define "wildseal.proxyResourceName" -}}
+{{- printf "http:%s:%s" .Values.controllerCert.name .Values.controllerCert.portName }}
+{{- end }}
+
+{{/* Fail early on inconsistent values (called from the Deployment). */}}
+{{- define "wildseal.validate" -}}
+{{- $_ := required "source.namespace is required (the namespace of the cert-manager Secret)" .Values.source.namespace }}
+{{- $_ := required "source.name is required (the name of the cert-manager Secret)" .Values.source.name }}
+{{- $_ := required "git.repo is required (the GitOps repository URL)" .Values.git.repo }}
+{{- if not (has .Values.git.mode (list "push" "pull-request")) }}
+{{- fail (printf "git.mode must be push or pull-request, got %q" .Values.git.mode) }}
+{{- end }}
+{{- if regexMatch "^[a-z][a-z0-9+.-]*://[^/@]*:[^/@]*@" .Values.git.repo }}
+{{- fail "git.repo carries a password: put the token in a Secret and set git.credentials.existingSecret" }}
+{{- end }}
+{{- $app := .Values.git.githubApp }}
+{{- if or $app.appId $app.installationId $app.existingSecret }}
+{{- if not (and $app.appId $app.installationId $app.existingSecret) }}
+{{- fail "git.githubApp needs appId, installationId and existingSecret together" }}
+{{- end }}
+{{- if ne .Values.git.mode "pull-request" }}
+{{- fail "git.githubApp works in git.mode=pull-request only (the App's installation token is used for the pull request and its push)" }}
+{{- end }}
+{{- if .Values.git.credentials.existingSecret }}
+{{- fail "set either git.credentials.existingSecret or git.githubApp, not both" }}
+{{- end }}
+{{- end }}
+{{- if and (eq .Values.git.mode "pull-request") (not .Values.git.credentials.existingSecret) (not $app.existingSecret) }}
+{{- fail "git.mode=pull-request needs GitHub credentials: git.credentials.existingSecret or git.githubApp" }}
+{{- end }}
+{{- if and .Values.git.pullRequest.autoMerge (not (has .Values.git.pullRequest.autoMerge (list "merge" "squash" "rebase"))) }}
+{{- fail "git.pullRequest.autoMerge must be merge, squash or rebase" }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,564 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { KubeConfig } from "@kubernetes/client-node";
+import { loadAll } from "js-yaml";
+import { secretManifestObject } from "../../src/tls/secret-manifest.ts";
+import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf } from "../../src/tls/generate.ts";
+import { makeBareRemote, remoteFile, remoteLog, type BareRemote } from "../helpers/git-fixtures.ts";
+import { ensureBinaries, startCluster, type Cluster } from "./cluster.ts";
+import { processesInGroup, run, spawnManaged, stopManaged, tailOf, type ManagedProcess } from "./processes.ts";
+
+// issue 10: the Helm chart deploy/helm/wildseal. helm (built from its Go module by test/e2e/setup) lints and
+// renders it; the RBAC it renders is checked rule by rule; then, on the real kube-apiserver, the all-features
+// rendering is applied into a namespace enforcing Pod Security "restricted", a Pod made from the Deployment's
+// pod template is admitted (a non-compliant variant is not), and a TokenRequest token for the chart's
+// ServiceAccount may do exactly what the Roles say (kubectl auth can-i --list, real requests). Not part of
+// `npm test`; run with `npm run test:e2e` or `node --import tsx --test test/e2e/chart.test.ts`.
+
+const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
+const CHART = join(REPO_ROOT, "deploy", "helm", "wildseal");
+const CI = join(CHART, "ci");
+const RELEASE = "wildseal";
+const RELEASE_NS = "wildseal";
+const SOURCE_NS = "cert-manager";
+const SOURCE_NAME = "wildcard-example-com";
+const CONTROLLER_NS = "kube-system";
+/**
+ * On the cluster the controller Service lives in its own namespace: in kube-system the cluster already binds
+ * upstream's sealed-secrets-service-proxier Role to every authenticated user (test/e2e/manifests/controller-rbac.yaml,
+ * as upstream does for kubeseal), which would hide whether the chart's own rule works.
+ */
+const LIVE_CONTROLLER_NS = "sealed-secrets";
+const CONTROLLER_SVC = "sealed-secrets-controller";
+/** the resource name RBAC sees for services/http:sealed-secrets-controller:http/proxy/v1/cert.pem */
+const PROXY_NAME = `http:${CONTROLLER_SVC}:http`;
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: unknown;
+}
+interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+interface Role extends K8sObject {
+  rules: PolicyRule[];
+}
+interface RoleBinding extends K8sObject {
+  roleRef: { apiGroup: string; kind: string; name: string };
+  subjects: { kind: string; name: string; namespace?: string }[];
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: unknown;
+}
+interface Container {
+  name: string;
+  image: string;
+  args: string[];
+  env: EnvVar[];
+  ports: { name: string; containerPort: number }[];
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+  securityContext: Record<string, unknown>;
+  volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+interface PodSpec {
+  serviceAccountName: string;
+  securityContext: Record<string, unknown>;
+  containers: Container[];
+  volumes: { name: string; emptyDir?: Record<string, unknown>; secret?: { secretName: string; items?: { key: string; path: string }[] } }[];
+  [k: string]: unknown;
+}
+interface Deployment extends K8sObject {
+  spec: { replicas: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
+}
+
+let binDir = "";
+const helmBin = () => join(binDir, "helm");
+const helm = (args: readonly string[]) => run(helmBin(), args, { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: "/nonexistent", HELM_CACHE_HOME: "/tmp/wildseal-helm-cache", HELM_CONFIG_HOME: "/tmp/wildseal-helm-config", HELM_DATA_HOME: "/tmp/wildseal-helm-data" } });
+
+async function template(valuesFiles: readonly string[], set: readonly string[] = []): Promise<K8sObject[]> {
+  const { stdout } = await helm([
+    "template", RELEASE, CHART, "--namespace", RELEASE_NS,
+    ...valuesFiles.flatMap((f) => ["-f", join(CI, f)]),
+    ...set.flatMap((s) => ["--set", s]),
+  ]);
+  return (loadAll(stdout) as (K8sObject | null)[]).filter((o): o is K8sObject => o !== null && typeof o === "object");
+}
+
+const find = <T extends K8sObject>(objs: readonly K8sObject[], kind: string, name: string, namespace?: string): T => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name && (namespace === undefined || x.metadata.namespace === namespace));
+  assert.ok(o, `rendered chart has no ${kind} ${namespace ?? "*"}/${name}; it has ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")}`);
+  return o as T;
+};
+const kindsOf = (objs: readonly K8sObject[]) => objs.map((o) => `${o.kind} ${o.metadata.namespace ?? "-"}/${o.metadata.name}`).sort();
+const envOf = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+
+const SOURCE_RULE: PolicyRule = { apiGroups: [""], resources: ["secrets"], resourceNames: [SOURCE_NAME], verbs: ["get", "list", "watch"] };
+const LEASE_RULES: PolicyRule[] = [
+  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["wildseal"], verbs: ["get", "update"] },
+  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+];
+const PROXY_RULES: PolicyRule[] = [
+  { apiGroups: [""], resources: ["services"], resourceNames: [CONTROLLER_SVC], verbs: ["get"] },
+  { apiGroups: [""], resources: ["services/proxy"], resourceNames: [PROXY_NAME], verbs: ["get"] },
+];
+
+function assertRestricted(pod: PodSpec): void {
+  assert.equal(pod.securityContext["runAsNonRoot"], true);
+  assert.deepEqual(pod.securityContext["seccompProfile"], { type: "RuntimeDefault" });
+  const [c] = pod.containers;
+  assert.ok(c);
+  assert.equal(c.securityContext["allowPrivilegeEscalation"], false);
+  assert.equal(c.securityContext["readOnlyRootFilesystem"], true);
+  assert.deepEqual(c.securityContext["capabilities"], { drop: ["ALL"] });
+  const tmp = c.volumeMounts.find((m) => m.mountPath === "/tmp");
+  assert.ok(tmp && pod.volumes.find((v) => v.name === tmp.name)?.emptyDir, "/tmp is an emptyDir");
+  assert.equal(envOf(c)["TMPDIR"], "/tmp");
+}
+
+/** every env var is a literal that holds no secret: secrets only arrive as mounted files (`*_FILE` paths) */
+function assertNoSecretInEnv(c: Container): void {
+  for (const e of c.env) {
+    assert.equal(e.valueFrom, undefined, `env ${e.name} must not come from a Secret`);
+    assert.doesNotMatch(e.name, /TOKEN$|SECRET$|PRIVATE_KEY$/, `env ${e.name} would hold a secret itself`);
+  }
+}
+
+describe("Helm chart deploy/helm/wildseal", { timeout: 30 * 60_000 }, () => {
+  before(async () => {
+    binDir = await ensureBinaries();
+    assert.ok(existsSync(helmBin()), `${helmBin()} is missing: run test/e2e/setup`);
+  });
+
+  test("helm lint --strict passes for every ci/ values file", async () => {
+    for (const f of ["default-values.yaml", "all-features-values.yaml", "github-app-values.yaml"]) {
+      const { stdout } = await helm(["lint", "--strict", CHART, "--namespace", RELEASE_NS, "-f", join(CI, f)]);
+      assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/, `${f}: ${stdout}`);
+    }
+  });
+
+  test("required values and inconsistent values fail the render with a message", async () => {
+    await assert.rejects(helm(["template", RELEASE, CHART]), /source\.namespace is required/);
+    await assert.rejects(template(["default-values.yaml"], ["source.name="]), /source\.name is required/);
+    await assert.rejects(template(["default-values.yaml"], ["git.repo="]), /git\.repo is required/);
+    await assert.rejects(template(["default-values.yaml"], ["git.mode=merge"]), /git\.mode must be push or pull-request/);
+    await assert.rejects(template(["default-values.yaml"], ["git.repo=https://u:pw@example.com/r.git"]), /carries a password/);
+    await assert.rejects(template(["default-values.yaml"], ["git.mode=pull-request"]), /needs GitHub credentials/);
+    await assert.rejects(template(["github-app-values.yaml"], ["git.mode=push"]), /pull-request only/);
+  });
+
+  test("defaults: only the source Role, no ClusterRole, restricted-compliant pod, probes on :8080", async () => {
+    const objs = await template(["default-values.yaml"]);
+    assert.deepEqual(kindsOf(objs), [
+      `Deployment ${RELEASE_NS}/${RELEASE}`,
+      `Role ${SOURCE_NS}/${RELEASE}-source`,
+      `RoleBinding ${SOURCE_NS}/${RELEASE}-source`,
+      `Service ${RELEASE_NS}/${RELEASE}`,
+      `ServiceAccount ${RELEASE_NS}/${RELEASE}`,
+    ]);
+    assert.deepEqual(find<Role>(objs, "Role", `${RELEASE}-source`).rules, [SOURCE_RULE]);
+    const rb = find<RoleBinding>(objs, "RoleBinding", `${RELEASE}-source`);
+    assert.deepEqual(rb.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${RELEASE}-source` });
+    assert.deepEqual(rb.subjects, [{ kind: "ServiceAccount", name: RELEASE, namespace: RELEASE_NS }]);
+    for (const o of objs) {
+      assert.equal(o.metadata.labels?.["app.kubernetes.io/name"], "wildseal", `${o.kind} labels`);
+      assert.equal(o.metadata.labels?.["app.kubernetes.io/instance"], RELEASE);
+      assert.equal(o.metadata.labels?.["app.kubernetes.io/managed-by"], "Helm");
+      assert.match(o.metadata.labels?.["helm.sh/chart"] ?? "", /^wildseal-\d+\.\d+\.\d+/);
+    }
+    const d = find<Deployment>(objs, "Deployment", RELEASE);
+    assert.equal(d.spec.replicas, 1);
+    const pod = d.spec.template.spec;
+    assertRestricted(pod);
+    const [c] = pod.containers;
+    assert.ok(c);
+    assert.match(c.image, /^ghcr\.io\/wildseal\/wildseal:\d+\.\d+\.\d+/);
+    assert.deepEqual(c.args, [
+      "watch", "--repo=https://github.com/acme/gitops.git", "--branch=main", "--mode=push",
+      `--source-secret=${SOURCE_NS}/${SOURCE_NAME}`, "--listen=:8080", "--interval=1m", "--log-level=info",
+    ]);
+    assert.deepEqual(c.ports.map((p) => [p.name, p.containerPort]), [["http", 8080]]);
+    assert.deepEqual(c.livenessProbe.httpGet, { path: "/healthz", port: "http" });
+    assert.deepEqual(c.readinessProbe.httpGet, { path: "/readyz", port: "http" });
+    assertNoSecretInEnv(c);
+    assert.deepEqual(pod.volumes.map((v) => v.name), ["tmp"]);
+  });
+
+  test("all features: Lease and service-proxy rules, each scoped by name; credentials only as mounted files", async () => {
+    const objs = await template(["all-features-values.yaml"]);
+    assert.deepEqual(kindsOf(objs), [
+      `Deployment ${RELEASE_NS}/${RELEASE}`,
+      `NetworkPolicy ${RELEASE_NS}/${RELEASE}`,
+      `PodDisruptionBudget ${RELEASE_NS}/${RELEASE}`,
+      `Role ${SOURCE_NS}/${RELEASE}-source`,
+      `Role ${CONTROLLER_NS}/${RELEASE}-controller-cert`,
+      `RoleBinding ${SOURCE_NS}/${RELEASE}-source`,
+      `RoleBinding ${CONTROLLER_NS}/${RELEASE}-controller-cert`,
+      `Service ${RELEASE_NS}/${RELEASE}`,
+      `ServiceAccount ${RELEASE_NS}/${RELEASE}`,
+      `ServiceMonitor ${RELEASE_NS}/${RELEASE}`,
+    ]);
+    assert.ok(!objs.some((o) => o.kind.startsWith("Cluster")), "no ClusterRole or ClusterRoleBinding");
+    assert.deepEqual(find<Role>(objs, "Role", `${RELEASE}-source`, SOURCE_NS).rules, [SOURCE_RULE, ...LEASE_RULES]);
+    assert.deepEqual(find<Role>(objs, "Role", `${RELEASE}-controller-cert`, CONTROLLER_NS).rules, PROXY_RULES);
+    for (const ns of [SOURCE_NS, CONTROLLER_NS]) {
+      const rb = objs.find((o) => o.kind === "RoleBinding" && o.metadata.namespace === ns) as RoleBinding;
+      assert.deepEqual(rb.subjects, [{ kind: "ServiceAccount", name: RELEASE, namespace: RELEASE_NS }]);
+    }
+
+    const d = find<Deployment>(objs, "Deployment", RELEASE);
+    assert.equal(d.spec.replicas, 2);
+    const pod = d.spec.template.spec;
+    assertRestricted(pod);
+    const [c] = pod.containers;
+    assert.ok(c);
+    assertNoSecretInEnv(c);
+    const env = envOf(c);
+    assert.equal(env["WILDSEAL_GIT_TOKEN_FILE"], "/var/run/secrets/wildseal/git/token");
+    assert.equal(env["WILDSEAL_GITHUB_TOKEN_FILE"], "/var/run/secrets/wildseal/git/token");
+    assert.equal(env["WILDSEAL_GIT_USERNAME"], "x-access-token");
+    // every *_FILE path and --webhook-secret-file lies in a read-only mount of the named existing Secret
+    const mountOf = (path: string) => c.volumeMounts.find((m) => path.startsWith(`${m.mountPath}/`));
+    const secretOf = (path: string) => pod.volumes.find((v) => v.name === mountOf(path)?.name)?.secret?.secretName;
+    const webhookArg = c.args.find((a) => a.startsWith("--webhook-secret-file="));
+    assert.equal(webhookArg, "--webhook-secret-file=/var/run/secrets/wildseal/webhook/secret");
+    assert.equal(secretOf(env["WILDSEAL_GIT_TOKEN_FILE"] ?? ""), "wildseal-git");
+    assert.equal(secretOf(webhookArg.split("=")[1] ?? ""), "wildseal-webhook");
+    assert.ok(c.volumeMounts.filter((m) => m.mountPath.startsWith("/var/run/secrets/wildseal")).every((m) => m.readOnly === true));
+    for (const a of ["--leader-elect", "--reseal-on-rotation", "--mode=pull-request", "--label=wildseal", "--label=certificates", "--auto-merge=squash", "--max-attempts=5", "--resync=15m", "--interval=2m"]) {
+      assert.ok(c.args.includes(a), `args ${c.args.join(" ")} lack ${a}`);
+    }
+
+    const app = await template(["github-app-values.yaml"]);
+    const appC = find<Deployment>(app, "Deployment", RELEASE).spec.template.spec.containers[0];
+    assert.ok(appC);
+    assertNoSecretInEnv(appC);
+    const appEnv = envOf(appC);
+    assert.equal(appEnv["WILDSEAL_GITHUB_APP_ID"], "123456");
+    assert.equal(appEnv["WILDSEAL_GITHUB_APP_INSTALLATION_ID"], "7890123");
+    assert.equal(appEnv["WILDSEAL_GITHUB_APP_PRIVATE_KEY_FILE"], "/var/run/secrets/wildseal/github-app/private-key.pem");
+    assert.equal(appEnv["WILDSEAL_GIT_TOKEN_FILE"], undefined);
+  });
+
+  describe("on a real kube-apiserver", () => {
+    let cluster: Cluster | undefined;
+    let saKubeconfig = "";
+    let watch: ManagedProcess | undefined;
+    let remote: BareRemote | undefined;
+    let nobodyKubeconfig = "";
+    let rendered: K8sObject[] = [];
+    const c = (): Cluster => {
+      assert.ok(cluster, "cluster did not start");
+      return cluster;
+    };
+    const env = () => ({ PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: c().tmpDir });
+    /** kubectl as the chart's ServiceAccount (TokenRequest token) */
+    const asSa = (args: readonly string[]) => run(c().bin("kubectl"), ["--kubeconfig", saKubeconfig, ...args], { env: env() });
+    /** the `kubectl auth can-i --list` table as rows, header dropped */
+    const canIList = async (ns: string, kubeconfig = saKubeconfig) => {
+      const { stdout } = await run(c().bin("kubectl"), ["--kubeconfig", kubeconfig, "auth", "can-i", "--list", "-n", ns, "--no-headers"], { env: env() });
+      return stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.trim().split(/\s{2,}/).join(" | "))
+        .sort();
+    };
+    const canI = async (args: readonly string[]) => {
+      try {
+        return (await asSa(["auth", "can-i", ...args])).stdout.trim();
+      } catch (e) {
+        return /\bno\b/.test((e as Error).message) ? "no" : `error: ${(e as Error).message}`;
+      }
+    };
+
+    before(async () => {
+      cluster = await startCluster({ binDir, controller: false });
+      const cl = cluster;
+      const psa = { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest", "pod-security.kubernetes.io/warn": "restricted" };
+      await cl.kubectl(["apply", "-f", "-"], JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [
+          { apiVersion: "v1", kind: "Namespace", metadata: { name: RELEASE_NS, labels: psa } },
+          { apiVersion: "v1", kind: "Namespace", metadata: { name: SOURCE_NS } },
+          { apiVersion: "v1", kind: "Namespace", metadata: { name: LIVE_CONTROLLER_NS } },
+          // an identity with no bindings at all: what any authenticated user may do is the baseline
+          { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "nobody", namespace: RELEASE_NS } },
+          // the source, a neighbour it must not read, and the controller's Service (no endpoints: nothing runs)
+          { apiVersion: "v1", kind: "Secret", type: "kubernetes.io/tls", metadata: { name: SOURCE_NAME, namespace: SOURCE_NS }, stringData: { "tls.crt": "x", "tls.key": "y" } },
+          { apiVersion: "v1", kind: "Secret", metadata: { name: "other-secret", namespace: SOURCE_NS }, stringData: { k: "v" } },
+          { apiVersion: "v1", kind: "Service", metadata: { name: CONTROLLER_SVC, namespace: LIVE_CONTROLLER_NS }, spec: { ports: [{ name: "http", port: 8080 }] } },
+          { apiVersion: "v1", kind: "Service", metadata: { name: "other-service", namespace: LIVE_CONTROLLER_NS }, spec: { ports: [{ name: "http", port: 8080 }] } },
+        ],
+      }));
+      rendered = await template(["all-features-values.yaml"], [`controllerCert.namespace=${LIVE_CONTROLLER_NS}`]);
+      // No Prometheus Operator here: everything but the ServiceMonitor is applied (its shape was checked above).
+      const applied = rendered.filter((o) => o.kind !== "ServiceMonitor");
+      const { stderr } = await run(c().bin("kubectl"), ["--kubeconfig", cl.kubeconfigPath, "apply", "-f", "-"], {
+        input: JSON.stringify({ apiVersion: "v1", kind: "List", items: applied }),
+        env: env(),
+      });
+      // warn=restricted: the API server would print "would violate PodSecurity" for the Deployment's template
+      assert.doesNotMatch(stderr, /violate PodSecurity/i, stderr);
+
+      // TokenRequest tokens (kubectl create token) in token kubeconfigs, inside the cluster's 0700 temp folder
+      const kubeconfigFor = async (sa: string) => {
+        const token = (await cl.kubectl(["create", "token", sa, "-n", RELEASE_NS, "--duration=1h"])).trim();
+        const admin = cl.adminKubeConfig.getCurrentCluster();
+        assert.ok(admin?.caData);
+        const kc = new KubeConfig();
+        kc.loadFromOptions({
+          clusters: [{ name: "e2e", server: cl.apiserverUrl, caData: admin.caData, skipTLSVerify: false }],
+          users: [{ name: sa, token }],
+          contexts: [{ name: sa, cluster: "e2e", user: sa, namespace: SOURCE_NS }],
+          currentContext: sa,
+        });
+        const path = join(cl.tmpDir, `chart-sa-${sa}.kubeconfig`);
+        writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
+        return path;
+      };
+      saKubeconfig = await kubeconfigFor(RELEASE);
+      nobodyKubeconfig = await kubeconfigFor("nobody");
+    });
+
+    after(async () => {
+      try {
+        if (watch !== undefined && processesInGroup(watch.pid).length > 0) await stopManaged(watch);
+      } finally {
+        try {
+          await cluster?.stop();
+        } finally {
+          remote?.cleanup();
+        }
+      }
+    });
+
+    test("NOTES.txt (helm install --dry-run) warns when replicas > 1 run without leader election", async () => {
+      const notes = async (set: string[]) =>
+        (await helm(["install", "notes", CHART, "--dry-run=client", "--kubeconfig", c().kubeconfigPath, "--namespace", "default", "-f", join(CI, "default-values.yaml"), ...set.flatMap((s) => ["--set", s])])).stdout;
+      assert.match(await notes(["replicaCount=2"]), /WARNING: replicaCount is 2 but leaderElection\.enabled is false/);
+      assert.doesNotMatch(await notes(["replicaCount=2", "leaderElection.enabled=true"]), /WARNING/);
+      assert.doesNotMatch(await notes([]), /WARNING/);
+    });
+
+    test("a Pod from the Deployment's template is admitted under PSA restricted; a non-compliant one is rejected", async () => {
+      const cl = c();
+      const d = find<Deployment>(rendered, "Deployment", RELEASE);
+      const pod = (name: string, spec: PodSpec) =>
+        JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: RELEASE_NS, labels: d.spec.template.metadata.labels }, spec });
+      await cl.kubectl(["create", "-f", "-"], pod("wildseal-template", d.spec.template.spec));
+      const created = JSON.parse(await cl.kubectl(["get", "pod", "wildseal-template", "-n", RELEASE_NS, "-o", "json"])) as { spec: PodSpec };
+      assert.equal(created.spec.serviceAccountName, RELEASE);
+
+      const [container] = d.spec.template.spec.containers;
+      assert.ok(container);
+      const bad: PodSpec = {
+        ...d.spec.template.spec,
+        containers: [{ ...container, securityContext: { ...container.securityContext, allowPrivilegeEscalation: true, capabilities: { drop: [] } } }],
+      };
+      await assert.rejects(cl.kubectl(["create", "-f", "-"], pod("wildseal-noncompliant", bad)), /violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+      const rootish: PodSpec = { ...d.spec.template.spec, securityContext: { ...d.spec.template.spec.securityContext, runAsNonRoot: false, seccompProfile: undefined } };
+      const rootishC: PodSpec = { ...rootish, containers: [{ ...container, securityContext: { ...container.securityContext, runAsNonRoot: false, seccompProfile: undefined } }] };
+      await assert.rejects(cl.kubectl(["create", "-f", "-"], pod("wildseal-root", rootishC)), /violates PodSecurity "restricted:latest"/);
+    });
+
+    test("kubectl auth can-i --list: the ServiceAccount has the chart's rules and nothing else", async () => {
+      // The baseline: what an identity without any binding gets (system:basic-user, system:discovery,
+      // system:public-info-viewer, and in kube-system upstream's service-proxier bound to system:authenticated).
+      const base = await canIList(RELEASE_NS, nobodyKubeconfig);
+      for (const d of [
+        "selfsubjectreviews.authentication.k8s.io | [] | [] | [create]",
+        "selfsubjectaccessreviews.authorization.k8s.io | [] | [] | [create]",
+        "selfsubjectrulesreviews.authorization.k8s.io | [] | [] | [create]",
+      ]) {
+        assert.ok(base.includes(d), `default rule ${d} missing from\n${base.join("\n")}`);
+      }
+      // everything else in the baseline is a non-resource URL (discovery, /healthz, /version …), get only
+      assert.deepEqual(base.filter((r) => !r.includes("selfsubject") && !/^\[\/[^\]]*\] \| \[\] \| \[get\]$/.test(r)), [], base.join("\n"));
+      /** the full list as the chart's ServiceAccount, minus the baseline of the same namespace */
+      const extra = async (ns: string) => {
+        const [own, nobody] = await Promise.all([canIList(ns), canIList(ns, nobodyKubeconfig)]);
+        return own.filter((r) => !nobody.includes(r));
+      };
+      assert.deepEqual(await extra(SOURCE_NS), [
+        `leases.coordination.k8s.io | [] | [] | [create]`,
+        `leases.coordination.k8s.io | [] | [wildseal] | [get update]`,
+        `secrets | [] | [${SOURCE_NAME}] | [get list watch]`,
+      ]);
+      assert.deepEqual(await extra(LIVE_CONTROLLER_NS), [
+        `services | [] | [${CONTROLLER_SVC}] | [get]`,
+        `services/proxy | [] | [${PROXY_NAME}] | [get]`,
+      ]);
+      assert.deepEqual(await extra(RELEASE_NS), [], "nothing in the release namespace");
+      assert.deepEqual(await extra("default"), [], "nothing elsewhere");
+      assert.deepEqual(await extra(CONTROLLER_NS), [], "nothing in kube-system (the Role went to the controller's namespace)");
+      const crbs = JSON.parse(await c().kubectl(["get", "clusterrolebindings", "-o", "json"])) as { items: RoleBinding[] };
+      assert.deepEqual(crbs.items.filter((b) => (b.subjects ?? []).some((s) => s.kind === "ServiceAccount" && s.name === RELEASE)).map((b) => b.metadata.name), []);
+    });
+
+    test("the token gets and watches the source Secret, and is Forbidden on everything next to it", async () => {
+      for (const verb of ["get", "list", "watch"]) assert.equal(await canI([verb, `secrets/${SOURCE_NAME}`, "-n", SOURCE_NS]), "yes", verb);
+      assert.equal(await canI(["get", "secrets/other-secret", "-n", SOURCE_NS]), "no");
+      assert.equal(await canI(["list", "secrets", "-n", SOURCE_NS]), "no");
+      assert.equal(await canI(["update", `secrets/${SOURCE_NAME}`, "-n", SOURCE_NS]), "no");
+      assert.equal(await canI(["get", `secrets/${SOURCE_NAME}`, "-n", RELEASE_NS]), "no");
+
+      const own = JSON.parse((await asSa(["get", "secret", SOURCE_NAME, "-n", SOURCE_NS, "-o", "json"])).stdout) as K8sObject;
+      assert.equal(own.metadata.name, SOURCE_NAME);
+      await assert.rejects(asSa(["get", "secret", "other-secret", "-n", SOURCE_NS]), /Forbidden|forbidden/);
+      await assert.rejects(asSa(["get", "secrets", "-n", SOURCE_NS]), /Forbidden|forbidden/);
+      // how wildseal lists and watches: the collection with fieldSelector metadata.name=<source>
+      const listed = JSON.parse((await asSa(["get", "secrets", "-n", SOURCE_NS, "--field-selector", `metadata.name=${SOURCE_NAME}`, "-o", "json"])).stdout) as { items: K8sObject[] };
+      assert.deepEqual(listed.items.map((s) => s.metadata.name), [SOURCE_NAME]);
+      const watched = await asSa(["get", "secrets", "-n", SOURCE_NS, "--field-selector", `metadata.name=${SOURCE_NAME}`, "--watch-only", "--request-timeout=2s", "-o", "name"]).then(
+        () => "ended",
+        (e: Error) => e.message,
+      );
+      assert.doesNotMatch(watched, /Forbidden|forbidden/, "the field-selected watch is authorized");
+    });
+
+    test("Lease and service proxy: only the named objects", async () => {
+      assert.equal(await canI(["create", "leases.coordination.k8s.io", "-n", SOURCE_NS]), "yes");
+      assert.equal(await canI(["update", "leases.coordination.k8s.io/wildseal", "-n", SOURCE_NS]), "yes");
+      assert.equal(await canI(["update", "leases.coordination.k8s.io/someone-else", "-n", SOURCE_NS]), "no");
+      assert.equal(await canI(["delete", "leases.coordination.k8s.io/wildseal", "-n", SOURCE_NS]), "no");
+      assert.equal(await canI(["create", "leases.coordination.k8s.io", "-n", RELEASE_NS]), "no");
+
+      // The exact path wildseal requests (sealing-cert-fetch.ts): authorization passes, then the proxy finds no
+      // endpoints (NotFound) — nothing runs behind the Service here. Any other Service is Forbidden before that.
+      const proxied = (svc: string) =>
+        asSa(["get", "--raw", `/api/v1/namespaces/${LIVE_CONTROLLER_NS}/services/http:${svc}:http/proxy/v1/cert.pem`]).then(
+          () => "ok",
+          (e: Error) => e.message,
+        );
+      const ours = await proxied(CONTROLLER_SVC);
+      assert.doesNotMatch(ours, /Forbidden|forbidden/, ours);
+      assert.match(ours, /NotFound|ServiceUnavailable|no endpoints|503/i, ours);
+      assert.match(await proxied("other-service"), /Forbidden|forbidden/);
+      const svc = JSON.parse((await asSa(["get", "service", CONTROLLER_SVC, "-n", LIVE_CONTROLLER_NS, "-o", "json"])).stdout) as K8sObject;
+      assert.equal(svc.metadata.name, CONTROLLER_SVC);
+      await assert.rejects(asSa(["get", "service", "other-service", "-n", LIVE_CONTROLLER_NS]), /Forbidden|forbidden/);
+    });
+
+    test("wildseal watch, run with the rendered container's args and env and the ServiceAccount's token, pushes", async (t) => {
+      const cl = c();
+      // a valid wildcard certificate in the source Secret (it held placeholders so far)
+      const ca = await generateCa();
+      const notBefore = new Date(Date.now() - 86_400_000);
+      const leaf = await generateLeaf(ca, { dnsNames: ["*.example.com"], notBefore, notAfter: new Date(notBefore.getTime() + 90 * 86_400_000) });
+      await cl.kubectl(["replace", "-f", "-"], JSON.stringify(secretManifestObject(tlsSecretOf(leaf, { namespace: SOURCE_NS, name: SOURCE_NAME }))));
+      const sealing = await generateSealingKeyPair();
+      remote = makeBareRemote({
+        files: {
+          "wildseal.yaml": `apiVersion: wildseal.dev/v1alpha1
+kind: Config
+metadata: {name: chart}
+spec:
+  source: {namespace: ${SOURCE_NS}, name: ${SOURCE_NAME}}
+  clusters:
+    - name: e2e
+      sealingCert: clusters/e2e/sealed-secrets.pem
+  defaults: {secretName: wildcard-tls, scope: strict}
+`,
+          "clusters/e2e/sealed-secrets.pem": sealing.certPem,
+          "tenants/acme.yaml": "apiVersion: wildseal.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: acme\nspec:\n  hosts: [acme.example.com]\n",
+        },
+      });
+
+      // the chart rendered for this remote: push mode, leader election, token and webhook Secrets mounted
+      const objs = await template(["default-values.yaml"], [
+        `git.repo=${remote.path}`, "leaderElection.enabled=true", "interval=1s", "debounce=200ms",
+        "git.credentials.existingSecret=wildseal-git", "webhook.secretRef.name=wildseal-webhook",
+      ]);
+      const pod = find<Deployment>(objs, "Deployment", RELEASE).spec.template.spec;
+      const [container] = pod.containers;
+      assert.ok(container);
+      // The container's file system, under a private root: every Secret volume's items as files at their mount
+      // paths; absolute paths in args and env are moved below that root.
+      const root = join(cl.tmpDir, "pod-root");
+      const secretContent: Record<string, string> = { "wildseal-git": "token-a-local-remote-ignores", "wildseal-webhook": "webhook-hmac-secret" };
+      for (const m of container.volumeMounts) {
+        const vol = pod.volumes.find((v) => v.name === m.name);
+        mkdirSync(join(root, m.mountPath), { recursive: true, mode: 0o700 });
+        for (const item of vol?.secret?.items ?? []) {
+          const file = join(root, m.mountPath, item.path);
+          mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+          writeFileSync(file, `${secretContent[vol?.secret?.secretName ?? ""] ?? "x"}\n`, { mode: 0o400 });
+        }
+      }
+      const port = await new Promise<number>((res, rej) => {
+        const srv = createServer();
+        srv.once("error", rej);
+        srv.listen(0, "127.0.0.1", () => {
+          const a = srv.address();
+          srv.close(() => (a !== null && typeof a === "object" ? res(a.port) : rej(new Error("no port"))));
+        });
+      });
+      const mapPath = (v: string) => (v.startsWith("/") ? join(root, v) : v);
+      const args = container.args.map((a) => {
+        if (a === "--listen=:8080") return `--listen=127.0.0.1:${port}`;
+        const eq = a.indexOf("=");
+        return eq > 0 ? `${a.slice(0, eq + 1)}${a.startsWith("--repo=") ? a.slice(eq + 1) : mapPath(a.slice(eq + 1))}` : a;
+      });
+      assert.ok(args.includes("--leader-elect") && args.some((a) => a.startsWith(`--webhook-secret-file=${root}/var/run/secrets/wildseal/webhook/`)), args.join(" "));
+      const podEnv = Object.fromEntries(container.env.map((e) => [e.name, mapPath(e.value ?? "")]));
+      assert.equal(podEnv["WILDSEAL_GIT_TOKEN_FILE"], join(root, "/var/run/secrets/wildseal/git/token"));
+
+      const log = join(cl.tmpDir, "logs", "chart-wildseal-watch.log");
+      const t0 = Date.now();
+      watch = spawnManaged("wildseal watch (chart)", process.execPath, ["--import", "tsx", join(REPO_ROOT, "src/cli/main.ts"), ...args], {
+        env: {
+          PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+          LANG: "C.UTF-8",
+          GIT_CONFIG_NOSYSTEM: "1",
+          GIT_CONFIG_GLOBAL: "/dev/null",
+          GIT_TERMINAL_PROMPT: "0",
+          KUBECONFIG: saKubeconfig,
+          ...podEnv,
+        },
+        logPath: log,
+        cwd: REPO_ROOT,
+      });
+      const readyz = () =>
+        new Promise<number>((res) => {
+          const req = httpRequest(`http://127.0.0.1:${port}/readyz`, { timeout: 2_000 }, (r) => {
+            r.resume();
+            res(r.statusCode ?? 0);
+          });
+          req.on("timeout", () => req.destroy());
+          req.on("error", () => res(0));
+          req.end();
+        });
+      const deadline = Date.now() + 90_000;
+      while ((await readyz()) !== 200 || remoteFile(remote.path, "main", "rendered/e2e/acme/sealed-secret.yaml") === undefined) {
+        assert.ok(!watch.hasExited(), `wildseal watch exited:\n${tailOf(log)}`);
+        assert.ok(Date.now() < deadline, `no ready push within 90 s:\n${tailOf(log)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      t.diagnostic(`wildseal watch start → /readyz 200 with the push on the remote: ${Date.now() - t0} ms`);
+      const tip = remoteLog(remote.path, "main")[0];
+      assert.match(tip?.message ?? "", /Wildseal-Action: add/);
+      assert.match(remoteFile(remote.path, "main", "rendered/e2e/acme/sealed-secret.yaml") ?? "", /kind: SealedSecret/);
+      // the Lease was taken with the chart's Role (create, then get/update by name)
+      const lease = JSON.parse(await cl.kubectl(["get", "lease", "wildseal", "-n", SOURCE_NS, "-o", "json"])) as { spec: { holderIdentity?: string } };
+      assert.ok(lease.spec.holderIdentity, "the Lease has a holder");
+      const logText = tailOf(log, 400);
+      assert.doesNotMatch(logText, /Forbidden|forbidden/, "no RBAC denial in the watch log");
+      assert.ok(!logText.includes("token-a-local-remote-ignores") && !logText.includes("webhook-hmac-secret"), "no secret in the log");
+
+      await stopManaged(watch);
+      assert.equal(await watch.exited, 0, `SIGTERM → exit 0:\n${tailOf(log)}`);
+    });
+  });
+});
