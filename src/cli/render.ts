@@ -5,7 +5,7 @@ import { ExitCode } from "../errors.ts";
 import { renderRepository } from "../render/render-repository.ts";
 import type { RenderResult } from "../render/render-repository.ts";
 import { readTlsSource } from "../tls/tls-material.ts";
-import type { RemovalPolicy } from "../render/removal-policy.ts";
+import type { RemovalLimit } from "../render/removal-policy.ts";
 import { addRemovalOptions, removalsFromFlags, type RemovalFlags } from "./removal-flags.ts";
 
 /**
@@ -18,7 +18,7 @@ export interface RenderCommandOptions {
   readonly repo: string;
   readonly sourceFile: string;
   readonly parallel?: boolean;
-  readonly removals?: Exclude<RemovalPolicy, { kind: "held" }>;
+  readonly removals?: RemovalLimit;
 }
 
 /** One line per change that did something; kept tenants are counted, not listed. */

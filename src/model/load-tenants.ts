@@ -5,7 +5,7 @@ import { InvalidInputError } from "../errors.ts";
 import { parseYamlDocument } from "../yaml/load.ts";
 import type { PositionedDocument, YamlPath } from "../yaml/load.ts";
 import { isDnsLabel } from "./names.ts";
-import { readRepoFile } from "./read-repo-file.ts";
+import { readFileInCheckedFolder } from "./read-repo-file.ts";
 import { checkRepoFolder } from "./repo-paths.ts";
 import { findSecretClashes, secretClashDiagnostics } from "./rules.ts";
 import type { LocateInFile } from "./rules.ts";
@@ -138,11 +138,10 @@ async function listTenantFiles(repoDir: string): Promise<TenantListing> {
   const diagnostics: Diagnostic[] = [];
   for (const e of entries) {
     const path = `${TENANTS_DIR}/${e.name}`;
-    if (TENANT_FILE.test(e.name)) {
-      if (e.isDirectory()) diagnostics.push({ path, line: 1, col: 1, message: `is a folder: ${TENANTS_DIR}/ holds one <tenant>.yaml file per tenant and no sub-folders; move it out of ${TENANTS_DIR}/` });
-      else files.push(e.name);
-    } else if (!NOT_TENANTS.has(e.name)) {
+    if (e.isDirectory() || !(TENANT_FILE.test(e.name) || NOT_TENANTS.has(e.name))) {
       diagnostics.push({ path, line: 1, col: 1, message: unexpectedEntryMessage(e.name, e.isDirectory()) });
+    } else if (TENANT_FILE.test(e.name)) {
+      files.push(e.name);
     }
   }
   return { files: files.sort(compareCodeUnits), diagnostics };
@@ -161,7 +160,7 @@ function unexpectedEntryMessage(name: string, isFolder: boolean): string {
 async function loadOne(repoDir: string, name: string, config: WildsealConfig | undefined): Promise<FileResult> {
   const file = `${TENANTS_DIR}/${name}`;
   const stem = TENANT_FILE.exec(name)?.[1] ?? name;
-  const read = await readRepoFile(repoDir, file);
+  const read = await readFileInCheckedFolder(repoDir, file); // listTenantFiles checked tenants/
   if (read.kind === "missing") {
     return { file, stem, diagnostics: [{ path: file, line: 1, col: 1, message: "cannot be read (dangling symlink?): remove it or point it at a tenant file" }] };
   }

@@ -2,7 +2,7 @@ import { lstat, open, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Diagnostic } from "../errors.ts";
 import { DEFAULT_MAX_YAML_BYTES, tooLargeDiagnostic } from "../yaml/load.ts";
-import { checkRepoFolder, isInside } from "./repo-paths.ts";
+import { checkParentFolder, isInside } from "./repo-paths.ts";
 
 export type RepoFileRead =
   | { readonly kind: "ok"; readonly text: string }
@@ -16,16 +16,21 @@ export type RepoFileRead =
  * over the size limit (checked on the open handle before reading, so a huge file costs nothing).
  */
 export async function readRepoFile(repoRoot: string, relPath: string, maxBytes = DEFAULT_MAX_YAML_BYTES): Promise<RepoFileRead> {
+  const folder = await checkParentFolder(repoRoot, relPath);
+  if (folder.kind === "refused") return { kind: "refused", diagnostic: folder.diagnostic };
+  if (folder.kind === "missing") return { kind: "missing" };
+  return readFileInCheckedFolder(repoRoot, relPath, maxBytes);
+}
+
+/**
+ * readRepoFile for a file whose folder the caller has already checked with checkRepoFolder (the
+ * tenants and templates loaders check their folder once, not once per file).
+ */
+export async function readFileInCheckedFolder(repoRoot: string, relPath: string, maxBytes = DEFAULT_MAX_YAML_BYTES): Promise<RepoFileRead> {
   const abs = join(repoRoot, relPath);
   const at = (message: string): RepoFileRead => ({ kind: "refused", diagnostic: { path: relPath, line: 1, col: 1, message } });
   let real = abs;
   let size: number;
-  const parent = relPath.split("/").slice(0, -1).join("/");
-  if (parent !== "") {
-    const folder = await checkRepoFolder(repoRoot, parent);
-    if (folder.kind === "refused") return { kind: "refused", diagnostic: folder.diagnostic };
-    if (folder.kind === "missing") return { kind: "missing" };
-  }
   try {
     const link = await lstat(abs);
     let target = link;

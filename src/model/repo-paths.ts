@@ -71,6 +71,12 @@ export async function checkRepoFolder(repoDir: string, relPath: string): Promise
   return { kind: "folder" };
 }
 
+/** checkRepoFolder for the folder holding the repo-relative file `relPath` (the root itself: a folder). */
+export function checkParentFolder(repoDir: string, relPath: string): Promise<RepoFolder> {
+  const parent = relPath.split("/").slice(0, -1).join("/");
+  return parent === "" ? Promise.resolve({ kind: "folder" }) : checkRepoFolder(repoDir, parent);
+}
+
 /**
  * Resolves a repo-relative path to an absolute one whose real location (symlinks followed) is
  * inside the repository. Throws InvalidInputError otherwise; ENOENT propagates as a Node error.
@@ -80,11 +86,8 @@ export async function resolveInsideRepo(repoDir: string, relPath: string): Promi
   if (reason !== undefined) throw new InvalidInputError(`path "${relPath}" ${reason}`);
   const root = await realpath(repoDir);
   const target = resolve(root, relPath);
-  const parent = relPath.split("/").slice(0, -1).join("/");
-  if (parent !== "") {
-    const folder = await checkRepoFolder(root, parent);
-    if (folder.kind === "refused") throw new InvalidInputError("", [folder.diagnostic]);
-  }
+  const folder = await checkParentFolder(root, relPath);
+  if (folder.kind === "refused") throw new InvalidInputError("", [folder.diagnostic]);
   const real = await realpath(target);
   if (!isInside(root, real)) {
     throw new InvalidInputError(`path "${relPath}" resolves outside the repository (symlink): replace it with a regular file`);

@@ -10,7 +10,7 @@ import { apiBaseUrl, repoFromRemoteUrl } from "../github/repo-ref.ts";
 import { tokenCredentials } from "../git/credentials.ts";
 import { loadConfig, loadRepositoryModel } from "../model/index.ts";
 import { renderRepository, type RenderChange, type RenderResult } from "../render/render-repository.ts";
-import type { RemovalPolicy } from "../render/removal-policy.ts";
+import type { RemovalLimit } from "../render/removal-policy.ts";
 import type { SealingCertificate } from "../seal/sealing-cert.ts";
 import type { CertFacts, TlsMaterial } from "../tls/types.ts";
 import { describeSource, readCertificate, type CertificateSource } from "./certificate-source.ts";
@@ -59,7 +59,7 @@ export interface SyncOptions {
   readonly onClusterCert?: (report: ClusterCertReport) => void;
   readonly maxAttempts?: number;
   /** how many tenant folders one sync may remove (see removal-policy.ts); default: its limit */
-  readonly removals?: Exclude<RemovalPolicy, { kind: "held" }>;
+  readonly removals?: RemovalLimit;
   readonly log?: (line: string) => void;
   /**
    * Aborts the sync before its next side effect (`watch` stopping): checked before the clone and

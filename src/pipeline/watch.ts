@@ -10,7 +10,7 @@
  * publishes nothing at all; the renderer holds each tenant whose hosts the certificate does not cover
  * or whose committed certificate is newer. Every refusal is logged and counted by reason.
  */
-import type { RemovalPolicy } from "../render/removal-policy.ts";
+import type { RemovalLimit } from "../render/removal-policy.ts";
 import { stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -89,7 +89,7 @@ export interface WatchOptions {
   readonly retry?: RetryPolicy;
   readonly maxAttempts?: number;
   /** how many tenant folders one reconcile may remove (see removal-policy.ts) */
-  readonly removals?: Exclude<RemovalPolicy, { kind: "held" }>;
+  readonly removals?: RemovalLimit;
   readonly author?: CommitAuthor;
   readonly leaderElection?: LeaderElectionSettings;
   /**

@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Diagnostic } from "../errors.ts";
-import { readRepoFile } from "../model/read-repo-file.ts";
+import { readFileInCheckedFolder } from "../model/read-repo-file.ts";
 import { checkRepoFolder } from "../model/repo-paths.ts";
 import { DEFAULT_SEALED_SECRET_FILE, DEFAULT_SEALED_SECRET_TEMPLATE } from "./default-template.ts";
 import { compileTemplate } from "./template.ts";
@@ -48,7 +48,7 @@ export async function validateTemplates(repoDir: string): Promise<TemplateSet> {
       continue;
     }
     if (!entry.name.endsWith(".yaml") || !(entry.isFile || entry.isLink)) continue;
-    const read = await readRepoFile(repoDir, file);
+    const read = await readFileInCheckedFolder(repoDir, file); // checked above
     if (read.kind === "missing") continue;
     if (read.kind === "refused") {
       diagnostics.push(read.diagnostic);

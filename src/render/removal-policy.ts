@@ -17,6 +17,12 @@ export type RemovalPolicy =
   | { readonly kind: "limited"; readonly max: number | "default" }
   | { readonly kind: "any" };
 
+/** What a user can ask for (--max-removals, --allow-removals); "held" is decided by the tenant set. */
+export type RemovalLimit = Exclude<RemovalPolicy, { kind: "held" }>;
+
+/** Without a flag: the limit of defaultMaxRemovals. */
+export const DEFAULT_REMOVAL_LIMIT: RemovalLimit = { kind: "limited", max: "default" };
+
 /** A tenant folder the plan would delete. */
 export interface Removal {
   readonly cluster: string;

@@ -13,7 +13,7 @@ import type { ChangeKind, ExistingTree, Plan, TenantPlan } from "./plan.ts";
 import { readExistingTree, removeFolder, writeClusterIndex, writeTenantFolder } from "./rendered-files.ts";
 import type { WriteCounts } from "./rendered-files.ts";
 import { sealJobs } from "./seal-batch.ts";
-import type { RemovalPolicy } from "./removal-policy.ts";
+import { DEFAULT_REMOVAL_LIMIT, type RemovalLimit } from "./removal-policy.ts";
 import { SEALED_ITEMS } from "./sealed-secret-document.ts";
 
 /**
@@ -36,7 +36,7 @@ export interface RenderOptions {
    * How many tenant folders this render may delete (--max-removals, --allow-removals); default: the
    * limit of removal-policy.ts. Whatever is given, nothing is removed while tenants/ has problems.
    */
-  readonly removals?: Exclude<RemovalPolicy, { kind: "held" }>;
+  readonly removals?: RemovalLimit;
 }
 
 export interface RenderChange {
@@ -163,7 +163,7 @@ export async function renderRepository(opts: RenderOptions): Promise<RenderResul
     sealingCertSha256: new Map([...sealing.certs].map(([c, cert]) => [c, cert.sha256])),
     gates: hostGates(model, tls.leaf),
     existing,
-    removals: model.tenantSet === "incomplete" ? { kind: "held" } : (opts.removals ?? { kind: "limited", max: "default" }),
+    removals: model.tenantSet === "incomplete" ? { kind: "held" } : (opts.removals ?? DEFAULT_REMOVAL_LIMIT),
     now,
     sourceLabel: opts.sourceLabel ?? "certificate source",
   });
