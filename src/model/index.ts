@@ -6,6 +6,7 @@ export type { LoadedTenants } from "./load-tenants.ts";
 export { loadRepositoryModel } from "./load-repository.ts";
 export type { RepositoryModel } from "./load-repository.ts";
 export { checkHostsCovered, findSecretClashes, uncoveredHosts } from "./rules.ts";
+export { objectPolicyOf } from "./tenant-rules.ts";
 export type { LocateInFile } from "./rules.ts";
 export { readSealingCertPath, resolveInsideRepo, unsafeRelativePathReason } from "./repo-paths.ts";
 export { isDnsLabel, isDnsSubdomain } from "./names.ts";

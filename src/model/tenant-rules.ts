@@ -43,7 +43,6 @@ export function checkTenant(
       scope: raw.spec.scope ?? config.defaults.scope,
       values: raw.spec.values ?? {},
       file,
-      ...(config.policy !== undefined ? { objectPolicy: objectPolicyOf(config) } : {}),
     },
     diagnostics,
   };
@@ -195,8 +194,8 @@ function checkSecretTarget(fields: TargetFields, config: WildsealConfig, at: At,
   );
 }
 
-/** The rendered-object policy a tenant carries to the renderer. */
-function objectPolicyOf(config: WildsealConfig): ObjectPolicy {
+/** What the renderer checks every rendered object against (src/render/object-policy.ts), from wildseal.yaml. */
+export function objectPolicyOf(config: WildsealConfig): ObjectPolicy {
   return {
     allowKinds: config.policy?.allowKinds ?? [],
     allowObjectNamespaces: config.policy?.allowObjectNamespaces ?? [],

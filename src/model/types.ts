@@ -30,10 +30,7 @@ export interface PolicyConfig {
   readonly allowObjectNamespaces: readonly string[];
 }
 
-/**
- * What a tenant's rendered objects are checked against (src/render/object-policy.ts), resolved from
- * wildseal.yaml when the tenant is loaded so that the renderer needs nothing else.
- */
+/** What rendered objects are checked against (src/render/object-policy.ts), resolved from wildseal.yaml once per render. */
 export interface ObjectPolicy {
   readonly allowKinds: readonly ApiKind[];
   readonly allowObjectNamespaces: readonly string[];
@@ -64,11 +61,6 @@ export interface Tenant {
   readonly values: Readonly<Record<string, unknown>>;
   /** repository-relative path of the tenant file, for diagnostics */
   readonly file: string;
-  /**
-   * Absent when wildseal.yaml has no spec.policy. The defaults then hold: rendered objects only in the
-   * tenant's namespace, which is never a protected one, so no object can reach the source Secret.
-   */
-  readonly objectPolicy?: ObjectPolicy;
 }
 
 /**

@@ -18,9 +18,6 @@ import type { Template } from "./template.ts";
  * namespace, passes (the API server ignores the namespace); only the cluster's discovery could tell.
  */
 
-/** The policy when wildseal.yaml has no spec.policy: nothing beyond the tenant's own namespace. */
-const DEFAULTS: Omit<ObjectPolicy, "source"> = { allowKinds: [], allowObjectNamespaces: [], protectedNamespaces: [] };
-
 /** A refusal, at the field of the template that decides it. */
 export type Verdict = { readonly kind: "allowed" } | { readonly kind: "refused"; readonly at: YamlPath; readonly message: string };
 
@@ -28,22 +25,19 @@ const ALLOWED: Verdict = { kind: "allowed" };
 const refused = (at: YamlPath, message: string): Verdict => ({ kind: "refused", at, message });
 
 /** The problems of one instantiated template for one tenant, at positions in the template file. */
-export function checkRenderedObject(template: Template, object: Readonly<Record<string, unknown>>, tenant: Tenant): Diagnostic[] {
+export function checkRenderedObject(template: Template, object: Readonly<Record<string, unknown>>, tenant: Tenant, policy: ObjectPolicy): Diagnostic[] {
   if (template.sealedSecret) return [];
-  const verdict = judgeObject({ apiVersion: template.apiVersion, kind: template.kind }, object, tenant.namespace, tenant.objectPolicy);
+  const verdict = judgeObject({ apiVersion: template.apiVersion, kind: template.kind }, object, tenant.namespace, policy);
   if (verdict.kind === "allowed") return [];
   return [{ path: template.file, ...positionIn(template, verdict.at), message: `tenant ${tenant.name} (${tenant.file}): ${verdict.message}` }];
 }
 
-/**
- * The decision, from the object alone: `namespace` is the tenant's; `policy` undefined means the
- * defaults (wildseal.yaml has no spec.policy; then the tenant's namespace is never a protected one).
- */
+/** The decision, from the object alone: `namespace` is the tenant's. */
 export function judgeObject(
   type: ApiKind,
   object: Readonly<Record<string, unknown>>,
   namespace: string,
-  policy: ObjectPolicy | undefined,
+  policy: ObjectPolicy,
 ): Verdict {
   const { apiVersion, kind } = type;
   const what = `${kind} (${apiVersion})`;
@@ -52,13 +46,12 @@ export function judgeObject(
   if (kind.endsWith("List") && Object.hasOwn(object, "items")) {
     return refused(["kind"], `${what} holds items, which Kustomize applies as separate objects unchecked: write one object per template`);
   }
-  const p = policy ?? DEFAULTS;
-  const listed = p.allowKinds.some((k) => k.apiVersion === apiVersion && k.kind === kind);
+  const listed = policy.allowKinds.some((k) => k.apiVersion === apiVersion && k.kind === kind);
   const metadata = mappingAt(object, "metadata");
 
   if (isKnownClusterScoped(apiVersion, kind)) {
     if (listed) return ALLOWED;
-    if (apiGroup(apiVersion) === "" && kind === "Namespace") return judgeNamespaceObject(metadata, namespace, p, allowList);
+    if (apiGroup(apiVersion) === "" && kind === "Namespace") return judgeNamespaceObject(metadata, namespace, policy, allowList);
     return refused(["kind"], `${what} is cluster-scoped: a template may render only objects in the tenant's namespace; remove this template, or ${allowList}`);
   }
 
@@ -78,14 +71,14 @@ export function judgeObject(
     );
   }
   if (typeof ns !== "string") return refused(["metadata", "namespace"], `${what}: metadata.namespace must be a namespace name, not ${typeof ns}`);
-  if (ns !== namespace && !p.allowObjectNamespaces.includes(ns)) {
+  if (ns !== namespace && !policy.allowObjectNamespaces.includes(ns)) {
     return refused(
       ["metadata", "namespace"],
       `${what} renders into namespace ${ns}, not the tenant's namespace ${namespace}: set metadata.namespace to \${tenant.namespace}, or have the platform team list ${ns} in spec.policy.allowObjectNamespaces (wildseal.yaml)`,
     );
   }
-  const source = policy?.source;
-  if (source !== undefined && apiGroup(apiVersion) === "" && kind === "Secret" && ns === source.namespace && metadata?.["name"] === source.name) {
+  const { source } = policy;
+  if (apiGroup(apiVersion) === "" && kind === "Secret" && ns === source.namespace && metadata?.["name"] === source.name) {
     return refused(
       ["metadata", "name"],
       `${what} ${source.namespace}/${source.name} is the source Secret (spec.source in wildseal.yaml): rendering it would overwrite the certificate every tenant is served from; rename the object (no policy allows this)`,
@@ -109,7 +102,7 @@ export function judgeObject(
 function judgeNamespaceObject(
   metadata: Readonly<Record<string, unknown>> | undefined,
   namespace: string,
-  policy: Omit<ObjectPolicy, "source">,
+  policy: ObjectPolicy,
   allowList: string,
 ): Verdict {
   const what = "Namespace (v1)";

@@ -1,5 +1,5 @@
 import type { Diagnostic } from "../errors.ts";
-import type { Tenant } from "../model/types.ts";
+import type { ObjectPolicy, Tenant } from "../model/types.ts";
 import type { SealTarget } from "../seal/hybrid.ts";
 import type { CertFacts } from "../tls/types.ts";
 import { checkRenderedObject } from "./object-policy.ts";
@@ -96,6 +96,8 @@ export interface PlanInput {
   /** tenant name → problems found by other checks (e.g. hosts not covered): such a tenant is held */
   readonly gates: ReadonlyMap<string, readonly Diagnostic[]>;
   readonly existing: ExistingTree;
+  /** what rendered objects may reach beyond the tenant's namespace (spec.policy, see object-policy.ts) */
+  readonly objectPolicy: ObjectPolicy;
   /** whether folders of tenants that are gone may be deleted in this render */
   readonly removals: RemovalPolicy;
   readonly now: Date;
@@ -282,7 +284,7 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree): Tena
     }
     if (t === sealedT) sealedDocument = documents.length;
     // namespace and object policy: an object reaching past the tenant's namespace holds the tenant
-    problems.push(...checkRenderedObject(t, r.value, tenant));
+    problems.push(...checkRenderedObject(t, r.value, tenant, input.objectPolicy));
     documents.push({ name: t.name, templateFile: t.builtIn ? "the built-in SealedSecret template" : t.file, value: r.value });
   }
   if (problems.length > 0) return hold(problems);

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Diagnostic } from "../errors.ts";
 import { InvalidInputError } from "../errors.ts";
-import { checkHostsCovered, loadRepositoryModel, readSealingCertPath } from "../model/index.ts";
+import { checkHostsCovered, loadRepositoryModel, objectPolicyOf, readSealingCertPath } from "../model/index.ts";
 import type { WildsealConfig } from "../model/types.ts";
 import { parseSealingCertificate } from "../seal/sealing-cert.ts";
 import type { SealingCertificate } from "../seal/sealing-cert.ts";
@@ -163,6 +163,7 @@ export async function renderRepository(opts: RenderOptions): Promise<RenderResul
     sealingCertSha256: new Map([...sealing.certs].map(([c, cert]) => [c, cert.sha256])),
     gates: hostGates(model, tls.leaf),
     existing,
+    objectPolicy: objectPolicyOf(config),
     removals: model.tenantSet === "incomplete" ? { kind: "held" } : (opts.removals ?? DEFAULT_REMOVAL_LIMIT),
     now,
     sourceLabel: opts.sourceLabel ?? "certificate source",

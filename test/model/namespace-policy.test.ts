@@ -1,4 +1,5 @@
 import { describe, it } from "node:test";
+import { objectPolicyOf } from "../../src/model/tenant-rules.ts";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/model/load-config.ts";
 import { loadRepositoryModel } from "../../src/model/load-repository.ts";
@@ -97,7 +98,7 @@ describe("tenant namespace policy", () => {
     );
     assert.deepEqual(m.diagnostics, []);
     assert.deepEqual(m.tenants.map((t) => `${t.name}: ${t.namespace}`), ["acme: kube-system", "beta: cert-manager", "gamma: sealed-secrets"]);
-    assert.deepEqual(m.tenants[0]?.objectPolicy, {
+    assert.deepEqual(m.config === undefined ? undefined : objectPolicyOf(m.config), {
       allowKinds: [],
       allowObjectNamespaces: [],
       source: { namespace: "cert-manager", name: "wildcard-example-com" },

@@ -26,7 +26,7 @@ const TENANT: Tenant = {
   file: "tenants/acme.yaml",
 };
 
-/** What tenant-rules.ts hands a tenant for a config with a spec.policy (source cert-manager/wildcard-example-com). */
+/** What objectPolicyOf makes of a wildseal.yaml with source cert-manager/wildcard-example-com and the given spec.policy. */
 function policy(over: Partial<ObjectPolicy> = {}): ObjectPolicy {
   return {
     allowKinds: [],
@@ -44,7 +44,10 @@ function compiled(text: string, file = "templates/x.yaml"): Template {
 }
 
 /** The policy problems of `text` instantiated for `tenant`, as `path:line:col: message`. */
-function problems(text: string | Template, tenant: Tenant = TENANT): string[] {
+/** A tenant of a test, and the policy of the wildseal.yaml around it (default: an empty spec.policy). */
+type PolicyTenant = Tenant & { readonly policy?: ObjectPolicy };
+
+function problems(text: string | Template, tenant: PolicyTenant = TENANT): string[] {
   const template = typeof text === "string" ? compiled(text) : text;
   const ctx = {
     tenant: { name: tenant.name, namespace: tenant.namespace, hosts: [...tenant.hosts], secretName: tenant.secretName, cluster: tenant.cluster },
@@ -53,7 +56,7 @@ function problems(text: string | Template, tenant: Tenant = TENANT): string[] {
   };
   const r = instantiateTemplate(template, ctx, `tenant ${tenant.name}`);
   assert.ok(r.ok);
-  return checkRenderedObject(template, r.value, tenant).map(formatDiagnostic);
+  return checkRenderedObject(template, r.value, tenant, tenant.policy ?? policy()).map(formatDiagnostic);
 }
 
 const WHO = "tenant acme (tenants/acme.yaml)";
@@ -76,11 +79,11 @@ describe("rendered-object policy", () => {
       `templates/x.yaml:2:7: ${WHO}: ClusterRoleBinding (rbac.authorization.k8s.io/v1) is cluster-scoped: a template may render only objects in the tenant's namespace; remove this template, or ${ALLOW_KIND}`,
     ];
     assert.deepEqual(problems(CLUSTER_ADMIN), expected, "without spec.policy");
-    assert.deepEqual(problems(CLUSTER_ADMIN, { ...TENANT, objectPolicy: policy() }), expected, "with an empty spec.policy");
+    assert.deepEqual(problems(CLUSTER_ADMIN, { ...TENANT, policy: policy() }), expected, "with an empty spec.policy");
   });
 
   test("spec.policy.allowKinds admits exactly the listed apiVersion and kind", () => {
-    const listed = (apiVersion: string, kind: string): Tenant => ({ ...TENANT, objectPolicy: policy({ allowKinds: [{ apiVersion, kind }] }) });
+    const listed = (apiVersion: string, kind: string): PolicyTenant => ({ ...TENANT, policy: policy({ allowKinds: [{ apiVersion, kind }] }) });
     assert.deepEqual(problems(CLUSTER_ADMIN, listed("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")), []);
     assert.equal(problems(CLUSTER_ADMIN, listed("rbac.authorization.k8s.io/v1beta1", "ClusterRoleBinding")).length, 1);
     assert.equal(problems(CLUSTER_ADMIN, listed("rbac.authorization.k8s.io/v1", "ClusterRole")).length, 1);
@@ -97,7 +100,7 @@ describe("rendered-object policy", () => {
       assert.deepEqual(problems(text), [
         `templates/x.yaml:2:7: ${WHO}: ${kind} (${apiVersion}) makes the GitOps controller apply other manifests with its own cluster-wide rights, beyond the tenant's namespace: remove this template, or ${ALLOW_KIND}`,
       ]);
-      assert.deepEqual(problems(text, { ...TENANT, objectPolicy: policy({ allowKinds: [{ apiVersion, kind }] }) }), []);
+      assert.deepEqual(problems(text, { ...TENANT, policy: policy({ allowKinds: [{ apiVersion, kind }] }) }), []);
     }
   });
 
@@ -110,7 +113,7 @@ describe("rendered-object policy", () => {
   });
 
   test("spec.policy.allowObjectNamespaces admits that namespace only", () => {
-    const tenant = { ...TENANT, values: { ns: "ingress-nginx" }, objectPolicy: policy({ allowObjectNamespaces: ["ingress-nginx"] }) };
+    const tenant = { ...TENANT, values: { ns: "ingress-nginx" }, policy: policy({ allowObjectNamespaces: ["ingress-nginx"] }) };
     assert.deepEqual(problems(configMap("  namespace: ${values.ns}\n"), tenant), []);
     assert.match(problems(configMap("  namespace: kube-system\n"), tenant)[0] ?? "", /renders into namespace kube-system, not the tenant's namespace acme/);
   });
@@ -127,7 +130,7 @@ describe("rendered-object policy", () => {
 
   test("an allow-listed custom cluster-scoped kind may omit the namespace; others may not", () => {
     const thing = "apiVersion: example.com/v1\nkind: ClusterThing\nmetadata: {name: x}\n";
-    const tenant = { ...TENANT, objectPolicy: policy({ allowKinds: [{ apiVersion: "example.com/v1", kind: "ClusterThing" }] }) };
+    const tenant = { ...TENANT, policy: policy({ allowKinds: [{ apiVersion: "example.com/v1", kind: "ClusterThing" }] }) };
     assert.deepEqual(problems(thing, tenant), []);
     assert.match(problems(thing)[0] ?? "", /^templates\/x\.yaml:2:7: tenant acme \(tenants\/acme\.yaml\): ClusterThing \(example\.com\/v1\) has no metadata\.namespace/);
   });
@@ -142,17 +145,17 @@ describe("rendered-object policy", () => {
     assert.deepEqual(problems(ns("  name: ${tenant.namespace}\n  labels:\n    pod-security.kubernetes.io/enforce: privileged\n")), [
       `templates/x.yaml:2:7: ${WHO}: Namespace (v1) acme sets metadata.labels, which steer cluster-wide policy (Pod Security admission, NetworkPolicy namespace selectors): remove them, or ${ALLOW_KIND}`,
     ]);
-    const allowedIn = { ...TENANT, namespace: "cert-manager", objectPolicy: policy() };
+    const allowedIn = { ...TENANT, namespace: "cert-manager", policy: policy() };
     assert.deepEqual(problems(ns("  name: ${tenant.namespace}\n"), allowedIn), [
       `templates/x.yaml:4:9: ${WHO}: Namespace (v1) cert-manager is a protected namespace the tenant is only allowed into (spec.policy.allowNamespaces), not its own: rendering it would let the tenant's removal delete it; remove this template, or ${ALLOW_KIND}`,
     ]);
-    const listed = { ...TENANT, objectPolicy: policy({ allowKinds: [{ apiVersion: "v1", kind: "Namespace" }] }) };
+    const listed = { ...TENANT, policy: policy({ allowKinds: [{ apiVersion: "v1", kind: "Namespace" }] }) };
     assert.deepEqual(problems(ns("  name: team-a\n  labels: {team: a}\n"), listed), []);
   });
 
   test("a Secret that is the source Secret is refused even in an allowed namespace", () => {
     const secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ${values.name}\n  namespace: cert-manager\ntype: kubernetes.io/tls\n";
-    const tenant = { ...TENANT, values: { name: "wildcard-example-com" }, objectPolicy: policy({ allowObjectNamespaces: ["cert-manager"] }) };
+    const tenant = { ...TENANT, values: { name: "wildcard-example-com" }, policy: policy({ allowObjectNamespaces: ["cert-manager"] }) };
     assert.deepEqual(problems(secret, tenant), [
       `templates/x.yaml:4:9: ${WHO}: Secret (v1) cert-manager/wildcard-example-com is the source Secret (spec.source in wildseal.yaml): rendering it would overwrite the certificate every tenant is served from; rename the object (no policy allows this)`,
     ]);
@@ -175,7 +178,7 @@ describe("rendered-object policy", () => {
 
   test("the shipped example Ingress passes", () => {
     const text = readFileSync(new URL("../../templates/examples/ingress.yaml", import.meta.url), "utf8");
-    const tenant = { ...TENANT, values: { ingressClass: "nginx", service: { name: "web", port: 80 } }, objectPolicy: policy() };
+    const tenant = { ...TENANT, values: { ingressClass: "nginx", service: { name: "web", port: 80 } }, policy: policy() };
     assert.deepEqual(problems(compiled(text, "templates/ingress.yaml"), tenant), []);
   });
 });
