@@ -9,8 +9,8 @@ import { loadAll } from "js-yaml";
 import { secretManifestObject } from "../../src/tls/secret-manifest.ts";
 import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf } from "../../src/tls/generate.ts";
 import { makeBareRemote, remoteFile, remoteLog, type BareRemote } from "../helpers/git-fixtures.ts";
-import { ensureBinaries, startCluster, type Cluster } from "./cluster.ts";
-import { processesInGroup, run, spawnManaged, stopManaged, tailOf, type ManagedProcess } from "./processes.ts";
+import { ensureBinaries, startCluster, tearDownScenario, type Cluster } from "./cluster.ts";
+import { run, spawnManaged, stopManaged, tailOf, type ManagedProcess } from "./processes.ts";
 
 // issue 10: the Helm chart deploy/helm/wildseal. helm (built from its Go module by test/e2e/setup) lints and
 // renders it; the RBAC it renders is checked rule by rule; then, on the real kube-apiserver, the all-features
@@ -332,17 +332,7 @@ describe("Helm chart deploy/helm/wildseal", { timeout: 30 * 60_000 }, () => {
       nobodyKubeconfig = await kubeconfigFor("nobody");
     });
 
-    after(async () => {
-      try {
-        if (watch !== undefined && processesInGroup(watch.pid).length > 0) await stopManaged(watch);
-      } finally {
-        try {
-          await cluster?.stop();
-        } finally {
-          remote?.cleanup();
-        }
-      }
-    });
+    after(() => tearDownScenario({ watch, cluster, remote }));
 
     test("NOTES.txt (helm install --dry-run) warns when replicas > 1 run without leader election", async () => {
       const notes = async (set: string[]) =>

@@ -345,3 +345,19 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
     throw e;
   }
 }
+
+/**
+ * The end of a scenario: the wildseal process (when still running), then the cluster, then the remote,
+ * each even when the step before it failed.
+ */
+export async function tearDownScenario(parts: { watch: ManagedProcess | undefined; cluster: Cluster | undefined; remote: { cleanup(): void } | undefined }): Promise<void> {
+  try {
+    if (parts.watch !== undefined && processesInGroup(parts.watch.pid).length > 0) await stopManaged(parts.watch);
+  } finally {
+    try {
+      await parts.cluster?.stop();
+    } finally {
+      parts.remote?.cleanup();
+    }
+  }
+}

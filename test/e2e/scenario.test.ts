@@ -11,7 +11,7 @@ import { secretManifestObject } from "../../src/tls/secret-manifest.ts";
 import { validateTlsSecret } from "../../src/tls/tls-material.ts";
 import { git, makeBareRemote, pushAsPerson, remoteFile, remoteLog, type BareRemote } from "../helpers/git-fixtures.ts";
 import { assertNoKeyMaterial } from "../pipeline/watch-world.ts";
-import { CONTROLLER_NAMESPACE, startCluster, type Cluster } from "./cluster.ts";
+import { CONTROLLER_NAMESPACE, startCluster, tearDownScenario, type Cluster } from "./cluster.ts";
 import { processesInGroup, run, spawnManaged, stopManaged, tailOf, withFifo, type ManagedProcess } from "./processes.ts";
 
 // Issue 6's scenario against the real parts: `wildseal watch` (the CLI, as a child) reads the cert-manager
@@ -267,17 +267,7 @@ describe("e2e scenario: wildseal watch → Git → kubectl apply -k --prune → 
     }));
   });
 
-  after(async () => {
-    try {
-      if (watch !== undefined && processesInGroup(watch.pid).length > 0) await stopManaged(watch);
-    } finally {
-      try {
-        await cluster?.stop();
-      } finally {
-        remote?.cleanup();
-      }
-    }
-  });
+  after(() => tearDownScenario({ watch, cluster, remote }));
 
   test("the ServiceAccount token reads the source Secret and nothing else (RBAC resourceNames)", async () => {
     const own = JSON.parse((await asSa(["get", "secret", SOURCE_NAME, "-n", SOURCE_NS, "-o", "json"])).stdout) as SecretJson;

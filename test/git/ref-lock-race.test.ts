@@ -56,6 +56,21 @@ function renderAcme(content = "v1") {
   };
 }
 
+/** renderAcme that counts its calls: one render per push attempt. */
+function countedRenderAcme(): { render: (dir: string) => Promise<CommitSummary>; readonly count: number } {
+  let count = 0;
+  const render = renderAcme();
+  return {
+    render: (dir) => {
+      count++;
+      return render(dir);
+    },
+    get count() {
+      return count;
+    },
+  };
+}
+
 const OLD = "9d6449ed761a10e52f516c9011a8b39d371481ca";
 const NEW = "2110822ccb7556a672ca60ae095870b1aa5953df";
 const LOCK_BANNER = [
@@ -278,19 +293,16 @@ describe("pushing while another push holds the branch's lock", () => {
     const other = pushAsPerson(r.path, "other", { "tenants/zeta.yaml": "name: zeta\n" }, "someone else");
     const marker = join(r.path, "raced");
     hook(r, "update", `[ -e ${marker} ] && exit 0\ntouch ${marker}\ngit update-ref "$1" ${other}`);
-    let renders = 0;
+    const renders = countedRenderAcme();
     const lines: string[] = [];
     const out = await withWorkspace({ repo: r.path, branch: "main", credentials: NO_CREDENTIALS, env: {}, log: (l) => lines.push(l) }, (ws) =>
       commitAndPush(ws, {
         retry: FAST,
-        render: async (dir) => {
-          renders++;
-          return renderAcme()(dir);
-        },
+        render: renders.render,
       }),
     );
     assert.equal(out.kind, "pushed");
-    assert.equal(renders, 2);
+    assert.equal(renders.count, 2);
     assert.ok(lines.some((l) => new RegExp(`is at ${other} but expected`).test(l)), lines.join("\n"));
     assert.deepEqual(remoteLog(r.path, "main")[0]?.parents, [other]);
     assert.equal(remoteFile(r.path, "main", "tenants/zeta.yaml"), "name: zeta\n");
@@ -315,16 +327,13 @@ describe("pushing while another push holds the branch's lock", () => {
   it("gives up with exit 3 naming the lock file when the lock never goes away, having pushed nothing", async () => {
     const r = remote();
     writeFileSync(join(r.path, "refs/heads/main.lock"), "");
-    let renders = 0;
+    const renders = countedRenderAcme();
     await assert.rejects(
       withWorkspace({ repo: r.path, branch: "main", credentials: NO_CREDENTIALS, env: {} }, (ws) =>
         commitAndPush(ws, {
           maxAttempts: 3,
           retry: FAST,
-          render: async (dir) => {
-            renders++;
-            return renderAcme()(dir);
-          },
+          render: renders.render,
         }),
       ),
       (e: unknown) =>
@@ -334,7 +343,7 @@ describe("pushing while another push holds the branch's lock", () => {
         /refs\/heads\/main\.lock': File exists/.test(e.message) &&
         /crashed git left that lock file/.test(e.message),
     );
-    assert.equal(renders, 3);
+    assert.equal(renders.count, 3);
     assert.equal(remoteLog(r.path, "main").length, 1);
   });
 });
@@ -343,15 +352,12 @@ describe("a remote that refuses for good", () => {
   it("a declining pre-receive hook fails at once with exit 3 and the hook's reason", async () => {
     const r = remote();
     hook(r, "pre-receive", "echo 'main is protected: changes go through review' >&2\nexit 1");
-    let renders = 0;
+    const renders = countedRenderAcme();
     await assert.rejects(
       withWorkspace({ repo: r.path, branch: "main", credentials: NO_CREDENTIALS, env: {} }, (ws) =>
         commitAndPush(ws, {
           retry: FAST,
-          render: async (dir) => {
-            renders++;
-            return renderAcme()(dir);
-          },
+          render: renders.render,
         }),
       ),
       (e: unknown) =>
@@ -361,7 +367,7 @@ describe("a remote that refuses for good", () => {
         /main is protected: changes go through review/.test(e.message) &&
         /pre-receive hook declined/.test(e.message),
     );
-    assert.equal(renders, 1, "not retried");
+    assert.equal(renders.count, 1, "not retried");
     assert.equal(remoteLog(r.path, "main").length, 1);
   });
 });
