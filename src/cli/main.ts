@@ -3,7 +3,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ExitCode, formatDiagnostic, isWildsealError } from "../errors.ts";
-import { wildsealVersion } from "../github/client.ts";
+import { wildsealVersion } from "../package-info.ts";
 import { COMMANDS } from "./commands.ts";
 import { attachContext, processIo, type CliContext, type CliIo } from "./io.ts";
 

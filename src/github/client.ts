@@ -4,16 +4,15 @@
  * GitHub App installation (@octokit/auth-app). Tokens live only inside Octokit and SecretBytes; no log
  * line built here carries one.
  */
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createPrivateKey } from "node:crypto";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Octokit } from "@octokit/rest";
 import { retry } from "@octokit/plugin-retry";
 import { throttling } from "@octokit/plugin-throttling";
 import { createAppAuth } from "@octokit/auth-app";
 import Bottleneck from "bottleneck";
 import { UsageError } from "../errors.ts";
+import { wildsealVersion } from "../package-info.ts";
 import { SecretBytes } from "../tls/types.ts";
 
 export type GitHubAuth =
@@ -58,22 +57,6 @@ const WildsealOctokit = Octokit.plugin(retry, throttling);
 export type GitHubClient = InstanceType<typeof WildsealOctokit>;
 
 const silentLog: GitHubLog = { debug() {}, info() {}, warn() {}, error() {} };
-
-let cachedVersion: string | undefined;
-/** wildseal's version from its package.json (found upward from this module, in src/ and dist/ alike). */
-export function wildsealVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, "package.json");
-    if (existsSync(candidate)) {
-      const pkg = JSON.parse(readFileSync(candidate, "utf8")) as { name?: unknown; version?: unknown };
-      if (pkg.name === "wildseal" && typeof pkg.version === "string") return (cachedVersion = pkg.version);
-    }
-    dir = dirname(dir);
-  }
-  return (cachedVersion = "0.0.0-unknown");
-}
 
 /** Octokit passes arbitrary objects to its logger; keep only messages (RequestError already redacts auth headers). */
 function describe(args: readonly unknown[]): Record<string, unknown> | undefined {

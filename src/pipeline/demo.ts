@@ -2,7 +2,6 @@ import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/pr
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { KeyObject } from "node:crypto";
 import { addTenant } from "../cli/tenant.ts";
 import { auditLog, formatAuditTable } from "../git/audit.ts";
@@ -10,6 +9,7 @@ import { NO_CREDENTIALS } from "../git/credentials.ts";
 import { createGitRunner, type GitRunner } from "../git/git-process.ts";
 import { loadConfig, type WildsealConfig } from "../model/index.ts";
 import { formatDiagnostic } from "../errors.ts";
+import { packageRoot } from "../package-info.ts";
 import { parseSealedSecrets, unsealSealedSecret } from "../seal/sealed-secret.ts";
 import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf, type GeneratedCertificate } from "../tls/generate.ts";
 import { validateTlsSecret } from "../tls/tls-material.ts";
@@ -35,17 +35,6 @@ export interface DemoOptions {
 
 const DAY = 86_400_000;
 const DEMO_AUTHOR = ["-c", "user.name=Dana Developer", "-c", "user.email=dana@example.com"];
-
-/** The package root (where package.json is), from src/ and dist/ alike. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error("wildseal's package.json not found above " + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
 
 async function issue(ca: GeneratedCertificate, notBefore: Date): Promise<TlsMaterial> {
   const leaf = await generateLeaf(ca, { dnsNames: ["*.example.com", "example.com"], notBefore, notAfter: new Date(notBefore.getTime() + 90 * DAY) });
