@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
-# Build stage: bundle the CLI with the dev toolchain (scripts/build.mjs, esbuild).
-FROM node:24-bookworm-slim AS build
+# Build stage: bundle the CLI with the dev toolchain (scripts/build.mjs, esbuild). The bundle is plain
+# JavaScript, the same for every architecture, so a multi-arch build (release.yml: linux/amd64,linux/arm64)
+# runs this stage once, natively on the builder, instead of once per target under emulation.
+FROM --platform=$BUILDPLATFORM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -10,7 +12,8 @@ COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
-# Runtime stage: the bundle needs no node_modules (every dependency is inside dist/wildseal.mjs);
+# Runtime stage: the bundle needs no node_modules (every dependency is inside dist/wildseal.mjs, their
+# licences in dist/THIRD-PARTY-LICENSES.txt);
 # git for delivery, non-root.
 FROM node:24-bookworm-slim
 RUN apt-get update \

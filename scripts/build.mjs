@@ -9,10 +9,10 @@
 //   node scripts/build.mjs --outdir DIR    # into DIR (tests build into a temp folder)
 //
 // Typechecking is not esbuild's job: `npm run typecheck` (part of `npm test`) does it.
-import { rm } from "node:fs/promises";
-import { realpathSync } from "node:fs";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { readdirSync, realpathSync } from "node:fs";
 import { isBuiltin } from "node:module";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
@@ -39,6 +39,33 @@ export function unbundledImports(metafile) {
     }
   }
   return [...found].sort();
+}
+
+/**
+ * The node_modules packages whose files went into the bundle, as their folders ("node_modules/@scope/name",
+ * nested ones included), sorted. The package declares no runtime dependencies, so this is the only
+ * place a user (or an SBOM tool reading THIRD-PARTY-LICENSES.txt) learns what the bundle is made of.
+ */
+export function bundledPackages(metafile) {
+  const found = new Set();
+  for (const file of Object.keys(metafile.inputs)) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(file);
+    if (m !== null) found.add(m[1]);
+  }
+  return [...found].sort();
+}
+
+/** name@version, licence and licence text of every bundled package, in one file next to the bundle. */
+async function writeThirdPartyLicenses(metafile, outdir) {
+  const sections = [];
+  for (const dir of bundledPackages(metafile)) {
+    const pkg = JSON.parse(await readFile(resolve(root, dir, "package.json"), "utf8"));
+    const licenceFile = readdirSync(resolve(root, dir)).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+    const text = licenceFile === undefined ? "(no licence file in the package)" : (await readFile(resolve(root, dir, licenceFile), "utf8")).trim();
+    sections.push(`${pkg.name}@${pkg.version} — ${typeof pkg.license === "string" ? pkg.license : "see text"}\n\n${text}\n`);
+  }
+  const header = `wildseal's bundle (dist/wildseal.mjs, dist/seal-worker.mjs) contains these ${sections.length} packages.\n`;
+  await writeFile(join(outdir, "THIRD-PARTY-LICENSES.txt"), [header, ...sections].join(`\n${"-".repeat(78)}\n\n`));
 }
 
 /**
@@ -73,6 +100,7 @@ export async function build({ outdir = resolve(root, "dist"), clean = outdir ===
   });
   const missing = unbundledImports(result.metafile);
   if (missing.length > 0) throw new Error(`build: left outside the bundle, would fail at run time without node_modules:\n  ${missing.join("\n  ")}`);
+  await writeThirdPartyLicenses(result.metafile, outdir);
   return result;
 }
 

@@ -205,12 +205,12 @@ describe("the npm package, installed with production dependencies only", { timeo
   });
 
   test("the tarball holds the bundle, the example repository and package.json, and no sources, tests or node_modules", () => {
-    for (const f of ["package.json", PKG.bin.wildseal ?? "", "dist/seal-worker.mjs", "wildseal.yaml", "README.md"]) assert.ok(entries.includes(f), `${f} is packed: ${entries.join(", ")}`);
+    for (const f of ["package.json", PKG.bin.wildseal ?? "", "dist/seal-worker.mjs", "dist/THIRD-PARTY-LICENSES.txt", "wildseal.yaml", "README.md"]) assert.ok(entries.includes(f), `${f} is packed: ${entries.join(", ")}`);
     for (const dir of ["templates/", "tenants/", "clusters/"]) assert.ok(entries.some((e) => e.startsWith(dir)), `${dir} is packed`);
     assert.deepEqual(entries.filter((e) => /^(src|test|scripts|node_modules|deploy|bench)\//.test(e) || e.endsWith(".ts") || e.endsWith(".tgz")), []);
   });
 
-  test("no development dependency was installed: the installed tree is package.json's dependencies and theirs", () => {
+  test("no development dependency was installed", () => {
     const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean }> };
     const dev = Object.entries(lock.packages).filter(([p, e]) => e.dev === true && p.startsWith("node_modules/")).map(([p]) => p.slice("node_modules/".length));
     const present = dev.filter((name) => existsSync(join(prefix, "node_modules", name)));
@@ -219,16 +219,26 @@ describe("the npm package, installed with production dependencies only", { timeo
     assert.ok(existsSync(join(prefix, "node_modules", PKG.name, PKG.bin.wildseal ?? "")));
   });
 
-  // package.json `overrides` apply to this project's own installs only, not to a user's install of
-  // the package: there @octokit/request still resolves content-type 3.x (engines: node >= 22).
-  // The bundle never loads node_modules, so moving `dependencies` to `devDependencies` would fix it.
-  test(
-    "a user's install on a Node version engines admits warns no EBADENGINE",
-    { todo: "content-type 3.x via @octokit/request: overrides do not reach a dependent's install" },
-    () => {
-      assert.deepEqual(installLog.split("\n").filter((l) => /EBADENGINE.*package:/.test(l)), []);
-    },
-  );
+  // The bundle carries every library (scripts/build.mjs fails if one is left outside), so the package
+  // declares no runtime dependencies at all: a user's install resolves nothing, and package.json's
+  // `overrides` (which apply to this project's own installs only) are not needed there. Before, a
+  // user's install resolved content-type 3.x through @octokit/request and warned EBADENGINE on Node 20.
+  test("a user's install resolves no dependency and warns no EBADENGINE", () => {
+    assert.deepEqual(installLog.split("\n").filter((l) => /EBADENGINE/.test(l)), [], installLog);
+    const installed = readdirSync(join(prefix, "node_modules")).filter((n) => !n.startsWith("."));
+    assert.deepEqual(installed, [PKG.name], `only wildseal itself is installed: ${installed.join(", ")}`);
+  });
+
+  test("the installed package names every library inside its bundle, with its licence text", () => {
+    const notices = readFileSync(join(prefix, "node_modules", PKG.name, "dist", "THIRD-PARTY-LICENSES.txt"), "utf8");
+    const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
+    for (const name of ["@kubernetes/client-node", "@octokit/rest", "js-yaml", "simple-git", "zod", "pino", "commander"]) {
+      const version = lock.packages[`node_modules/${name}`]?.version;
+      assert.ok(notices.includes(`${name}@${version} — `), `${name}@${version} is listed`);
+    }
+    assert.match(notices, /Permission is hereby granted, free of charge/, "MIT texts are carried");
+    assert.match(notices, /Apache License\s+Version 2\.0/, "Apache texts are carried");
+  });
 
   test("wildseal --version prints package.json's version", () => {
     const r = spawnSync(bin, ["--version"], { cwd: scratch, env: fixtureEnv(), encoding: "utf8", timeout: 60_000 });
