@@ -7,16 +7,21 @@ import { after, before, describe, test } from "node:test";
 import { KubeConfig } from "@kubernetes/client-node";
 import { loadAll } from "js-yaml";
 import { secretManifestObject } from "../../src/tls/secret-manifest.ts";
-import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf } from "../../src/tls/generate.ts";
-import { makeBareRemote, remoteFile, remoteLog, type BareRemote } from "../helpers/git-fixtures.ts";
+import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf, type GeneratedCertificate } from "../../src/tls/generate.ts";
+import { validateTlsSecret } from "../../src/tls/tls-material.ts";
+import { makeBareRemote, PERSON, pushAsPerson, remoteFile, remoteLog, type BareRemote } from "../helpers/git-fixtures.ts";
 import { ensureBinaries, startCluster, tearDownScenario, type Cluster } from "./cluster.ts";
-import { run, spawnManaged, stopManaged, tailOf, type ManagedProcess } from "./processes.ts";
+import { tenantYaml } from "../pipeline/sync-world.ts";
+import { run, spawnManaged, stopManaged, tailOf, waitFor, type ManagedProcess } from "./processes.ts";
 
 // issue 10: the Helm chart deploy/helm/wildseal. helm (built from its Go module by test/e2e/setup) lints and
 // renders it; the RBAC it renders is checked rule by rule; then, on the real kube-apiserver, the all-features
 // rendering is applied into a namespace enforcing Pod Security "restricted", a Pod made from the Deployment's
 // pod template is admitted (a non-compliant variant is not), and a TokenRequest token for the chart's
-// ServiceAccount may do exactly what the Roles say (kubectl auth can-i --list, real requests). Not part of
+// ServiceAccount may do exactly what the Roles say (kubectl auth can-i --list, real requests). Finally `wildseal
+// watch` runs as a local process with the rendered container's args and env (mounted Secret files are written
+// under a private root and absolute paths in args/env are mapped below it) and that token: it publishes the first
+// render, a renewal of the source Secret, and a tenant added and one removed by a person's commits. Not part of
 // `npm test`; run with `npm run test:e2e` or `node --import tsx --test test/e2e/chart.test.ts`.
 
 const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
@@ -441,13 +446,35 @@ describe("Helm chart deploy/helm/wildseal", { timeout: 30 * 60_000 }, () => {
       await assert.rejects(asSa(["get", "service", "other-service", "-n", LIVE_CONTROLLER_NS]), /Forbidden|forbidden/);
     });
 
+    /** the current source leaf as the chart-driven watch must publish it */
+    let ca: GeneratedCertificate | undefined;
+    let watchLog = "";
+    const sealedOf = (tenant: string) => remoteFile(r().path, "main", `rendered/e2e/${tenant}/sealed-secret.yaml`);
+    const r = (): BareRemote => {
+      assert.ok(remote, "the remote was not made");
+      return remote;
+    };
+    /** writes a fresh *.example.com leaf into the source Secret; returns its SHA-256 as wildseal annotates it */
+    const renewSource = async (): Promise<string> => {
+      ca ??= await generateCa();
+      const notBefore = new Date(Date.now() - 86_400_000);
+      const leaf = await generateLeaf(ca, { dnsNames: ["*.example.com"], notBefore, notAfter: new Date(notBefore.getTime() + 90 * 86_400_000) });
+      const secret = tlsSecretOf(leaf, { namespace: SOURCE_NS, name: SOURCE_NAME });
+      await c().kubectl(["replace", "-f", "-"], JSON.stringify(secretManifestObject(secret)));
+      return validateTlsSecret(secret, { source: "chart e2e certificate" }).leaf.sha256;
+    };
+    /** waits for a commit by wildseal (not the person) at the tip of main carrying `action` */
+    const waitForWildsealCommit = (action: string, done: () => boolean) =>
+      waitFor(`a wildseal "${action}" commit on main; watch log:\n${tailOf(watchLog)}`, async () => {
+        assert.ok(!watch?.hasExited(), `wildseal watch exited:\n${tailOf(watchLog)}`);
+        const tip = remoteLog(r().path, "main")[0];
+        return tip && tip.author !== `${PERSON.name} <${PERSON.email}>` && tip.message.includes(`Wildseal-Action: ${action}`) && done() ? tip : undefined;
+      }, 90_000);
+
     test("wildseal watch, run with the rendered container's args and env and the ServiceAccount's token, pushes", async (t) => {
       const cl = c();
       // a valid wildcard certificate in the source Secret (it held placeholders so far)
-      const ca = await generateCa();
-      const notBefore = new Date(Date.now() - 86_400_000);
-      const leaf = await generateLeaf(ca, { dnsNames: ["*.example.com"], notBefore, notAfter: new Date(notBefore.getTime() + 90 * 86_400_000) });
-      await cl.kubectl(["replace", "-f", "-"], JSON.stringify(secretManifestObject(tlsSecretOf(leaf, { namespace: SOURCE_NS, name: SOURCE_NAME }))));
+      const firstSha = await renewSource();
       const sealing = await generateSealingKeyPair();
       remote = makeBareRemote({
         files: {
@@ -462,7 +489,7 @@ spec:
   defaults: {secretName: wildcard-tls, scope: strict}
 `,
           "clusters/e2e/sealed-secrets.pem": sealing.certPem,
-          "tenants/acme.yaml": "apiVersion: wildseal.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: acme\nspec:\n  hosts: [acme.example.com]\n",
+          "tenants/acme.yaml": tenantYaml("acme"),
         },
       });
 
@@ -505,7 +532,7 @@ spec:
       const podEnv = Object.fromEntries(container.env.map((e) => [e.name, mapPath(e.value ?? "")]));
       assert.equal(podEnv["WILDSEAL_GIT_TOKEN_FILE"], join(root, "/var/run/secrets/wildseal/git/token"));
 
-      const log = join(cl.tmpDir, "logs", "chart-wildseal-watch.log");
+      watchLog = join(cl.tmpDir, "logs", "chart-wildseal-watch.log");
       const t0 = Date.now();
       watch = spawnManaged("wildseal watch (chart)", process.execPath, ["--import", "tsx", join(REPO_ROOT, "src/cli/main.ts"), ...args], {
         env: {
@@ -517,7 +544,7 @@ spec:
           KUBECONFIG: saKubeconfig,
           ...podEnv,
         },
-        logPath: log,
+        logPath: watchLog,
         cwd: REPO_ROOT,
       });
       const readyz = () =>
@@ -530,25 +557,43 @@ spec:
           req.on("error", () => res(0));
           req.end();
         });
-      const deadline = Date.now() + 90_000;
-      while ((await readyz()) !== 200 || remoteFile(remote.path, "main", "rendered/e2e/acme/sealed-secret.yaml") === undefined) {
-        assert.ok(!watch.hasExited(), `wildseal watch exited:\n${tailOf(log)}`);
-        assert.ok(Date.now() < deadline, `no ready push within 90 s:\n${tailOf(log)}`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      await waitForWildsealCommit("add", () => sealedOf("acme") !== undefined);
+      await waitFor(`/readyz 200; watch log:\n${tailOf(watchLog)}`, async () => ((await readyz()) === 200 ? true : undefined), 30_000);
       t.diagnostic(`wildseal watch start → /readyz 200 with the push on the remote: ${Date.now() - t0} ms`);
-      const tip = remoteLog(remote.path, "main")[0];
-      assert.match(tip?.message ?? "", /Wildseal-Action: add/);
-      assert.match(remoteFile(remote.path, "main", "rendered/e2e/acme/sealed-secret.yaml") ?? "", /kind: SealedSecret/);
+      assert.match(sealedOf("acme") ?? "", /kind: SealedSecret/);
+      assert.match(sealedOf("acme") ?? "", new RegExp(`wildseal.dev/cert-sha256: "?${firstSha}`));
       // the Lease was taken with the chart's Role (create, then get/update by name)
       const lease = JSON.parse(await cl.kubectl(["get", "lease", "wildseal", "-n", SOURCE_NS, "-o", "json"])) as { spec: { holderIdentity?: string } };
       assert.ok(lease.spec.holderIdentity, "the Lease has a holder");
-      const logText = tailOf(log, 400);
+    });
+
+    test("renewal through the chart-driven watch: a new leaf in the source Secret → a renew commit", async (t) => {
+      const t0 = Date.now();
+      const sha = await renewSource();
+      const annotated = new RegExp(`wildseal.dev/cert-sha256: "?${sha}`);
+      await waitForWildsealCommit("renew", () => annotated.test(sealedOf("acme") ?? ""));
+      t.diagnostic(`source Secret replaced → renew commit on the remote: ${Date.now() - t0} ms`);
+    });
+
+    test("tenant add and tenant removal by a person's commit go through the chart-driven watch", async (t) => {
+      let t0 = Date.now();
+      pushAsPerson(r().path, "main", { "tenants/beta.yaml": tenantYaml("beta") }, "onboard beta");
+      await waitForWildsealCommit("add", () => sealedOf("beta") !== undefined);
+      t.diagnostic(`tenant file pushed → add commit: ${Date.now() - t0} ms`);
+      t0 = Date.now();
+      pushAsPerson(r().path, "main", { "tenants/acme.yaml": null }, "offboard acme");
+      await waitForWildsealCommit("remove", () => sealedOf("acme") === undefined);
+      t.diagnostic(`tenant file deleted → remove commit: ${Date.now() - t0} ms`);
+      assert.match(sealedOf("beta") ?? "", /kind: SealedSecret/, "the other tenant stays");
+    });
+
+    test("the chart-driven watch logged no RBAC denial and no secret, and stops on SIGTERM with exit 0", async () => {
+      assert.ok(watch, "the watch was not started");
+      const logText = tailOf(watchLog, 2_000);
       assert.doesNotMatch(logText, /Forbidden|forbidden/, "no RBAC denial in the watch log");
       assert.ok(!logText.includes("token-a-local-remote-ignores") && !logText.includes("webhook-hmac-secret"), "no secret in the log");
-
       await stopManaged(watch);
-      assert.equal(await watch.exited, 0, `SIGTERM → exit 0:\n${tailOf(log)}`);
+      assert.equal(await watch.exited, 0, `SIGTERM → exit 0:\n${tailOf(watchLog)}`);
     });
   });
 });

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, constants, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -174,5 +175,21 @@ export async function withFifo<T>(path: string, content: string | Buffer, use: (
       if (fd !== undefined) closeSync(fd);
       rmSync(path, { force: true });
     }
+  }
+}
+
+/** Polls `probe` every 250 ms until it returns a value; fails naming `what` (and the last error) after `ms`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last = "";
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }

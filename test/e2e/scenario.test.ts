@@ -12,7 +12,7 @@ import { validateTlsSecret } from "../../src/tls/tls-material.ts";
 import { git, makeBareRemote, pushAsPerson, remoteFile, remoteLog, type BareRemote } from "../helpers/git-fixtures.ts";
 import { assertNoKeyMaterial } from "../pipeline/watch-world.ts";
 import { CONTROLLER_NAMESPACE, startCluster, tearDownScenario, type Cluster } from "./cluster.ts";
-import { processesInGroup, run, spawnManaged, stopManaged, tailOf, withFifo, type ManagedProcess } from "./processes.ts";
+import { processesInGroup, run, spawnManaged, stopManaged, tailOf, waitFor, withFifo, type ManagedProcess } from "./processes.ts";
 
 // Issue 6's scenario against the real parts: `wildseal watch` (the CLI, as a child) reads the cert-manager
 // Secret with a ServiceAccount token that may read that one Secret only, pushes to a local bare remote, a
@@ -29,7 +29,6 @@ const TENANTS = ["acme", "beta", "gamma"] as const;
 const REMOVED = "gamma";
 const SECRET_NAME = "wildcard-tls";
 const SA = "wildseal";
-const WAIT_MS = 60_000;
 const DAY = 86_400_000;
 
 // The applyset parent standing in for Flux's inventory: kubectl's legacy `--prune -l` only looks in the
@@ -76,23 +75,6 @@ interface Issued {
   readonly keyB64: string;
   readonly sha256: string;
   readonly keyPem: string;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = "";
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
-    await sleep(250);
-  }
 }
 
 function httpGet(url: string): Promise<string> {
