@@ -161,6 +161,11 @@ describe("Helm chart deploy/helm/wildseal", { timeout: 30 * 60_000 }, () => {
     await assert.rejects(template(["default-values.yaml"], ["git.repo=https://u:pw@example.com/r.git"]), /carries a password/);
     await assert.rejects(template(["default-values.yaml"], ["git.mode=pull-request"]), /needs GitHub credentials/);
     await assert.rejects(template(["github-app-values.yaml"], ["git.mode=push"]), /pull-request only/);
+    // values.schema.json: a misspelt or mistyped value fails the install instead of being ignored
+    await assert.rejects(template(["default-values.yaml"], ["replicas=2"]), /additional properties 'replicas' not allowed/);
+    await assert.rejects(template(["default-values.yaml"], ["leaderElection.enable=true"]), /additional properties 'enable' not allowed/);
+    await assert.rejects(template(["default-values.yaml"], ["logLevel=loud"]), /\/logLevel': value must be one of/);
+    await assert.rejects(template(["default-values.yaml"], ["interval=5"]), /\/interval': got number, want string/);
   });
 
   test("defaults: only the source Role, no ClusterRole, restricted-compliant pod, probes on :8080", async () => {
