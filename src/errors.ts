@@ -2,7 +2,7 @@
  * Errors users see. Every failure that reaches the CLI is one of these, so the exit code and the
  * message are decided where the problem is understood, not guessed at the top.
  *
- * Exit codes (CONTRACT.md): 0 success, 1 invalid input, 2 usage, 3 a dependency failed after retries.
+ * Exit codes (docs/cli.md): 0 success, 1 invalid input, 2 usage, 3 a dependency failed after retries.
  */
 
 /** One problem in one input, printed as `path:line:col: message`. line/col are 1-based. */

@@ -14,13 +14,14 @@ interface AuditFlags {
 /**
  * `wildseal audit [--repo DIR|URL] [--tenant NAME] [--branch B] [--json]`: wildseal's commits from
  * the Git history (their trailers): date, commit, author, action, tenants, leaf fingerprint and
- * notAfter, newest first. A URL is read through a private bare clone (token from
+ * notAfter, newest first; under each add, remove or update, the person's commit that asked for it
+ * ("requested by …", `requestedBy` in JSON). A URL is read through a private bare clone (token from
  * WILDSEAL_GIT_TOKEN / WILDSEAL_GIT_TOKEN_FILE / GITHUB_TOKEN).
  */
 export function register(program: Command): void {
   program
     .command("audit")
-    .description("list wildseal's commits (renewals, tenant changes) from the Git history")
+    .description("list wildseal's commits (renewals, tenant changes) from the Git history, with the person's commit that requested each tenant change")
     .option("--repo <dir|url>", "repository folder or Git URL", ".")
     .option("--tenant <name>", "only commits that touched this tenant")
     .option("--branch <name>", "branch to read (default: the repository's HEAD)")

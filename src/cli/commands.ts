@@ -8,6 +8,7 @@ import { register as sync } from "./sync.ts";
 import { register as demo } from "./demo.ts";
 import { register as audit } from "./audit.ts";
 import { register as watch } from "./watch.ts";
+import { register as init } from "./init.ts";
 
 /**
  * Every CLI command, one module each. A command module exports `register(program)`, which adds
@@ -15,4 +16,4 @@ import { register as watch } from "./watch.ts";
  */
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [render, seal, unseal, validate, tenant, audit, sync, watch, demo];
+export const COMMANDS: readonly RegisterCommand[] = [init, render, seal, unseal, validate, tenant, audit, sync, watch, demo];

@@ -21,15 +21,24 @@ export interface RenderCommandOptions {
   readonly removals?: RemovalLimit;
 }
 
-/** One line per change that did something; kept tenants are counted, not listed. */
+/**
+ * One line per tenant folder that changed or was held; kept ones are counted, not listed. Held
+ * tenants are counted as held: their live output stayed as it was, so they did not change.
+ */
 export function summaryLines(result: RenderResult): string[] {
   const lines: string[] = [];
   let kept = 0;
+  let held = 0;
   for (const c of result.changes) {
     if (c.kind === "keep") kept++;
-    else lines.push(`${c.kind.padEnd(6)} ${c.cluster === "" ? "-" : c.cluster}/${c.tenant}`);
+    else {
+      if (c.kind === "hold") held++;
+      lines.push(`${c.kind.padEnd(6)} ${c.cluster === "" ? "-" : c.cluster}/${c.tenant}`);
+    }
   }
-  lines.push(`${result.changes.length - kept} changed, ${kept} unchanged; certificate ${result.leaf.sha256} (notAfter ${result.leaf.notAfter.toISOString()})`);
+  const changed = result.changes.length - kept - held;
+  const heldPart = held > 0 ? `, ${held} held` : "";
+  lines.push(`${changed} changed${heldPart}, ${kept} unchanged; certificate ${result.leaf.sha256} (notAfter ${result.leaf.notAfter.toISOString()})`);
   return lines;
 }
 

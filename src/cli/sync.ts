@@ -8,6 +8,8 @@ import { parseSecretRef, type CertificateSource } from "../pipeline/certificate-
 import { sync, type Delivery, type SyncOutcome } from "../pipeline/sync.ts";
 import { cliContext, type CliIo } from "./io.ts";
 import { redactUrl } from "../git/remote-url.ts";
+import { AUTHOR_HELP, type CommitAuthor, resolveAuthor } from "../git/commit-identity.ts";
+import { loadSigningKey, SIGNING_KEY_ENV, SIGNING_KEY_HELP, type SigningKey } from "../git/signing.ts";
 import { addRemovalOptions, removalsFromFlags, type RemovalFlags } from "./removal-flags.ts";
 
 /**
@@ -44,12 +46,38 @@ export interface DeliveryFlags {
   readonly maxAttempts: string;
 }
 
+/** Who commits and whether the commits are signed: shared by `sync` and `watch`. */
+export interface CommitFlags {
+  readonly author?: string;
+  readonly signingKey?: string;
+}
+
+/** --author and --signing-key (and their environment variables). */
+export function addCommitOptions(command: Command): Command {
+  return command
+    .option("--author <name-email>", AUTHOR_HELP)
+    .option("--signing-key <file>", SIGNING_KEY_HELP);
+}
+
+/** The commit identity and the checked signing key; usage errors name the flag or variable. */
+export async function commitFromFlags(
+  f: CommitFlags,
+  env: CliIo["env"],
+): Promise<{ author: CommitAuthor; sign?: SigningKey }> {
+  const author = resolveAuthor(f.author, env);
+  const fromEnv = env[SIGNING_KEY_ENV];
+  const keyFile = f.signingKey ?? (fromEnv === "" ? undefined : fromEnv);
+  if (keyFile === undefined) return { author };
+  const sign = await loadSigningKey(keyFile, f.signingKey !== undefined ? "--signing-key" : SIGNING_KEY_ENV);
+  return { author, sign };
+}
+
 /** `--reseal-on-rotation`: shared by `sync` and `watch`. */
 export interface ControllerCertFlags {
   readonly resealOnRotation?: boolean;
 }
 
-interface SyncFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags, RemovalFlags {}
+interface SyncFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags, RemovalFlags, CommitFlags {}
 
 export const RESEAL_ON_ROTATION_HELP =
   "for clusters configured with controller: when the controller serves a renewed certificate, commit it and reseal the cluster's tenants with it (default: keep sealing with the committed one and log that a rotation is pending)";
@@ -118,17 +146,34 @@ export function deliveryFromFlags(f: DeliveryFlags, env: CliIo["env"]): Delivery
   };
 }
 
-/** Human summary of a sync, one line each. */
+/** `1 tenant`, `2 tenants`: counts as people write them. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * Human summary of a sync, one line each, for stdout. A sync that reported problems (exit 1) never
+ * says "unchanged": its branch may lack what was asked for, and the problems on stderr say why.
+ */
 export function outcomeLines(o: SyncOutcome): string[] {
-  const changed = o.changes.filter((c) => c.kind !== "keep" && c.kind !== "hold").length;
+  // changes are per tenant folder (one per cluster); people count tenants
+  const changed = new Set(o.changes.filter((c) => c.kind !== "keep" && c.kind !== "hold").map((c) => c.tenant)).size;
+  const held = new Set(o.changes.filter((c) => c.kind === "hold").map((c) => c.tenant)).size;
+  const tenants = new Set(o.changes.map((c) => c.tenant)).size;
+  const problems = o.diagnostics.length;
+  const heldNote = held > 0 ? `, ${held} held` : "";
   switch (o.kind) {
     case "unchanged":
-      return [`unchanged: the branch already holds this rendered tree (${o.changes.length} tenants)`];
+      if (problems > 0) {
+        const heldOf = held > 0 ? `; ${held} of ${count(tenants, "tenant")} held` : "";
+        return [`not published: ${count(problems, "problem")} (on stderr) held changes back${heldOf}`];
+      }
+      return [`unchanged: the branch already holds this rendered tree (${count(tenants, "tenant")})`];
     case "pushed":
-      return [`pushed ${o.commit} to ${o.branch}: ${o.message.split("\n")[0]} (${changed} tenants changed)`];
+      return [`pushed ${o.commit} to ${o.branch}: ${o.message.split("\n")[0]} (${count(changed, "tenant")} changed${heldNote})`];
     case "pull-request":
       return [
-        `pushed ${o.commit} to ${o.branch}`,
+        `pushed ${o.commit} to ${o.branch} (${count(changed, "tenant")} changed${heldNote})`,
         `pull request #${o.pullRequest.number} ${o.pullRequest.kind}: ${o.pullRequest.url}`,
         ...o.pullRequest.superseded.map((n) => `superseded pull request #${n}`),
       ];
@@ -136,16 +181,18 @@ export function outcomeLines(o: SyncOutcome): string[] {
 }
 
 export function register(program: Command): void {
-  addDeliveryOptions(
-    addRemovalOptions(program.command("sync"))
-      .description("clone the GitOps repository, render with the certificate, commit and push (or open a pull request)"),
-  )
+  const syncCommand = addRemovalOptions(program.command("sync")).description(
+    "clone the GitOps repository, render with the certificate, commit and push (or open a pull request)",
+  );
+  addCommitOptions(addDeliveryOptions(syncCommand))
     .option("--reseal-on-rotation", RESEAL_ON_ROTATION_HELP)
     .action(async (flags: SyncFlags, command: Command) => {
       const ctx = cliContext(command);
       const maxAttempts = parseMaxAttempts(flags.maxAttempts);
       warnAboutUrlPassword(flags.repo, ctx.io.stderr);
+      const commit = await commitFromFlags(flags, ctx.io.env);
       const outcome = await sync({
+        ...commit,
         repo: flags.repo,
         branch: validateBranchName(flags.branch),
         source: sourceFromFlags(flags),

@@ -1,128 +1,127 @@
-import { link, lstat, mkdir, unlink, writeFile } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
-import { join } from "node:path";
+import { execFile } from "node:child_process";
 import { Option } from "commander";
 import type { Command } from "commander";
-import { InvalidInputError, UsageError } from "../errors.ts";
-import { API_VERSION } from "../model/config-schema.ts";
-import { loadConfig } from "../model/load-config.ts";
-import { checkTenantText, loadTenants } from "../model/load-tenants.ts";
-import { DNS_LABEL_HINT, isDnsLabel } from "../model/names.ts";
-import { TENANTS_DIR } from "../model/tenant-schema.ts";
-import type { Tenant, WildsealConfig } from "../model/types.ts";
+import { InvalidInputError, UsageError, formatDiagnostic } from "../errors.ts";
+import { addTenant, removeTenant, valuesFromFlags } from "../render/tenant-file.ts";
+import { formatTenantTable, listTenants } from "../render/tenant-list.ts";
+import type { LastChange } from "../render/tenant-list.ts";
 import { SCOPES, isScope } from "../seal/scope.ts";
-import type { Scope } from "../seal/scope.ts";
-import { dumpYaml } from "../yaml/dump.ts";
+import { readTlsSource } from "../tls/tls-material.ts";
+import { dumpJson } from "../yaml/dump.ts";
 import { cliContext } from "./io.ts";
 
 /**
- * `wildseal tenant add NAME --host HOST… [--cluster C] [--namespace NS] [--scope S] [--repo DIR]`:
- * writes `tenants/NAME.yaml`, checked with the very rules `validate` applies before anything is
- * written, atomically and never over an existing file.
+ * `wildseal tenant add|remove|list`: flag parsing and printing; the tenant files themselves are
+ * render/tenant-file.ts's and render/tenant-list.ts's.
  */
 
-export interface TenantAddOptions {
-  readonly name: string;
-  readonly hosts: readonly string[];
-  readonly cluster?: string;
-  readonly namespace?: string;
-  readonly scope?: Scope;
-}
-
-/** The tenant file for `opts`: the contract's format, defaults omitted, deterministic. */
-export function tenantFileText(opts: TenantAddOptions, config: WildsealConfig): string {
-  const spec: Record<string, unknown> = {};
-  if (opts.cluster !== undefined) spec["cluster"] = opts.cluster;
-  if (opts.namespace !== undefined && opts.namespace !== opts.name) spec["namespace"] = opts.namespace;
-  spec["hosts"] = opts.hosts.map((h) => h.toLowerCase().replace(/\.$/, ""));
-  if (opts.scope !== undefined && opts.scope !== config.defaults.scope) spec["scope"] = opts.scope;
-  return dumpYaml({ apiVersion: API_VERSION, kind: "Tenant", metadata: { name: opts.name }, spec });
-}
-
-/** Validates and writes the tenant; returns it. Throws InvalidInputError (exit 1) on any problem. */
-export async function addTenant(repoDir: string, opts: TenantAddOptions): Promise<Tenant> {
-  if (!isDnsLabel(opts.name)) {
-    throw new InvalidInputError(`tenant name "${opts.name}" is not a valid DNS-1123 label (${DNS_LABEL_HINT}): choose another name`);
-  }
-  const { config, diagnostics } = await loadConfig(repoDir);
-  if (config === undefined) {
-    throw new InvalidInputError("wildseal.yaml is invalid: fix it first (wildseal validate)", diagnostics);
-  }
-  const file = `${TENANTS_DIR}/${opts.name}.yaml`;
-  for (const candidate of [file, `${TENANTS_DIR}/${opts.name}.yml`]) {
-    if (await exists(join(repoDir, candidate))) {
-      throw new InvalidInputError(`tenant ${opts.name} already exists (${candidate}): edit that file instead`);
-    }
-  }
-  const existing = await loadTenants(repoDir, config);
-
-  const text = tenantFileText(opts, config);
-  const checked = checkTenantText(text, file, config);
-  if (checked.tenant === undefined) {
-    // positions in a file that does not exist yet mean little: name the flag instead
-    throw new InvalidInputError(`refusing to add tenant ${opts.name}:\n${checked.diagnostics.map((d) => `  ${d.message}`).join("\n")}`);
-  }
-  const tenant = checked.tenant;
-  const clash = existing.tenants.find(
-    (t) => t.cluster === tenant.cluster && t.namespace === tenant.namespace && t.secretName === tenant.secretName,
-  );
-  if (clash !== undefined) {
-    throw new InvalidInputError(
-      `Secret ${tenant.secretName} in namespace ${tenant.namespace} on cluster ${tenant.cluster} is already delivered by tenant ${clash.name} (${clash.file}): pass another --namespace`,
-    );
-  }
-  await writeNewFileAtomically(join(repoDir, file), text);
-  return tenant;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw e;
-  }
-}
-
-/** Write to a temporary name, then hard-link into place: atomic, and fails if the target appeared meanwhile. */
-async function writeNewFileAtomically(path: string, text: string): Promise<void> {
-  await mkdir(join(path, ".."), { recursive: true });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(tmp, text, { flag: "wx" });
-  try {
-    await link(tmp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new InvalidInputError(`${path} appeared while writing: not overwritten`);
-    throw e;
-  } finally {
-    await unlink(tmp);
-  }
-}
-
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
+/**
+ * The last commit that changed `file` in the Git work tree `repoDir` (`git log -1`), or null
+ * outside a Git repository. git runs from an argument list, never a shell: `file` comes from a
+ * folder listing and must not be interpreted.
+ */
+export function gitLastChange(repoDir: string): (file: string) => Promise<LastChange | null> {
+  let inside: Promise<boolean> | undefined;
+  const run = (args: readonly string[]): Promise<string | undefined> =>
+    new Promise((resolve) => {
+      execFile("git", ["-C", repoDir, ...args], { encoding: "utf8", maxBuffer: 1024 * 1024 }, (err, stdout) => resolve(err === null ? stdout : undefined));
+    });
+  return async (file) => {
+    inside ??= run(["rev-parse", "--is-inside-work-tree"]).then((o) => o?.trim() === "true");
+    if (!(await inside)) return null;
+    const out = await run(["log", "-1", "--format=%H%x1f%an <%ae>%x1f%aI", "--", file]);
+    const [commit, author, date] = (out ?? "").trim().split("\x1f");
+    if (commit === undefined || commit === "" || author === undefined || date === undefined) return null;
+    return { commit, author, date: new Date(date).toISOString().replace(/\.\d{3}Z$/, "Z") };
+  };
+}
+
+interface AddFlags {
+  host: string[];
+  cluster?: string;
+  namespace?: string;
+  scope?: string;
+  value?: string[];
+  sourceFile?: string;
+  repo: string;
+}
 
 export function register(program: Command): void {
   const tenant = program.command("tenant").description("manage tenant files in tenants/");
   tenant
     .command("add")
-    .description("write tenants/NAME.yaml, validated like `wildseal validate` before writing")
+    .description(
+      "write tenants/NAME.yaml after checking it like `wildseal validate` does: refused (nothing written) when a template needs a value it lacks, or, with --source-file, when the certificate does not cover a host",
+    )
     .argument("<name>", "tenant name (DNS-1123 label); also the file name and the default namespace")
     .requiredOption("--host <host>", "a host name the tenant serves (repeat for more)", collect)
     .option("--cluster <cluster>", "cluster from wildseal.yaml (may be omitted when there is exactly one)")
     .option("--namespace <ns>", "namespace of the Secret (default: the tenant name)")
     .addOption(new Option("--scope <scope>", "Sealed Secrets scope (default: the config's)").choices(SCOPES))
+    .option(
+      "--value <key=value>",
+      "a spec.values entry for templates' ${values.KEY} placeholders (repeat for more); dotted keys nest (ingress.class=nginx); values are written as strings",
+      collect,
+    )
+    .option("--source-file <path>", "the TLS Secret the tenant will be served from: refuse hosts it does not cover (a manifest, - for stdin, or a folder with tls.crt and tls.key)")
     .option("--repo <dir>", "the GitOps repository (a local folder)", ".")
-    .action(async (name: string, o: { host: string[]; cluster?: string; namespace?: string; scope?: string; repo: string }, command: Command) => {
+    .action(async (name: string, o: AddFlags, command: Command) => {
       const ctx = cliContext(command);
       if (o.scope !== undefined && !isScope(o.scope)) throw new UsageError(`--scope must be one of ${SCOPES.join(", ")}`);
+      const values = valuesFromFlags(o.value ?? []);
+      if (values.problems.length > 0) throw new UsageError(values.problems.join("\n"));
+      const tls = o.sourceFile === undefined ? undefined : await readTlsSource(o.sourceFile, { stdin: ctx.io.stdin });
       const added = await addTenant(o.repo, {
         name,
         hosts: o.host,
         ...(o.cluster !== undefined ? { cluster: o.cluster } : {}),
         ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
         ...(o.scope !== undefined ? { scope: o.scope } : {}),
+        ...(o.value !== undefined ? { values: values.values } : {}),
+        ...(tls !== undefined ? { tls } : {}),
       });
-      ctx.io.stdout(`added tenant ${added.name}: ${added.file} (cluster ${added.cluster}, namespace ${added.namespace}, ${added.hosts.length} host${added.hosts.length === 1 ? "" : "s"})\n`);
+      const t = added.tenant;
+      ctx.io.stdout(`added tenant ${t.name}: ${t.file} (cluster ${t.cluster}, namespace ${t.namespace}, ${plural(t.hosts.length, "host")})\n`);
+      if (!added.hostsChecked) {
+        // the repository records the certificate's fingerprint and expiry, not its DNS names
+        ctx.io.stderr("note: the hosts were not checked against the certificate; pass --source-file to check them before the next sync does\n");
+      }
+    });
+
+  tenant
+    .command("remove")
+    .description("delete tenants/NAME.yaml; the next sync (or render) removes the tenant's rendered output")
+    .argument("<name>", "the tenant to remove")
+    .option("--repo <dir>", "the GitOps repository (a local folder)", ".")
+    .action(async (name: string, o: { repo: string }, command: Command) => {
+      const ctx = cliContext(command);
+      const removed = await removeTenant(o.repo, name);
+      ctx.io.stdout(
+        `removed tenant ${removed.name}: deleted ${removed.files.join(" and ")}; the next sync prunes ${removed.outputs.join(" or ")} (commit and push the deletion, or let sync do it)\n`,
+      );
+    });
+
+  tenant
+    .command("list")
+    .description("list the tenants: cluster, namespace, hosts, the committed certificate's notAfter and the last commit that changed each tenant file")
+    .option("--repo <dir>", "the GitOps repository (a local folder)", ".")
+    .option("--json", "print a JSON array (name, cluster, namespace, hosts, certificateNotAfter, lastChange {commit, author, date})")
+    .action(async (o: { repo: string; json?: boolean }, command: Command) => {
+      const ctx = cliContext(command);
+      let listing;
+      try {
+        listing = await listTenants(o.repo, gitLastChange(o.repo));
+      } catch (e) {
+        if (e instanceof InvalidInputError && e.diagnostics.some((d) => d.path === "wildseal.yaml" && /^missing:/.test(d.message))) {
+          throw new InvalidInputError(`${o.repo} is not a wildseal repository (it has no wildseal.yaml): run \`wildseal init\` to create one, or pass --repo with the repository's folder`);
+        }
+        throw e;
+      }
+      ctx.io.stdout(o.json === true ? dumpJson(listing.rows) : formatTenantTable(listing.rows));
+      for (const d of listing.problems) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
+      if (listing.problems.length > 0) ctx.io.stderr(`note: ${plural(listing.problems.length, "problem")} above; tenants with problems are not listed (wildseal validate)\n`);
     });
 }

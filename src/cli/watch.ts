@@ -12,7 +12,10 @@ import { startWatch, watchSourceForPath, type WatchSource } from "../pipeline/wa
 import { cliContext } from "./io.ts";
 import { addRemovalOptions, removalsFromFlags, type RemovalFlags } from "./removal-flags.ts";
 import {
+  addCommitOptions,
   addDeliveryOptions,
+  commitFromFlags,
+  type CommitFlags,
   controllerCertsFromFlags,
   deliveryFromFlags,
   parseMaxAttempts,
@@ -48,7 +51,7 @@ function readWebhookSecret(path: string): string {
   return text;
 }
 
-interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags, RemovalFlags {
+interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags, RemovalFlags, CommitFlags {
   readonly listen?: string;
   readonly interval: string;
   readonly debounce: string;
@@ -86,10 +89,10 @@ export function parseDuration(text: string, flag: string): number {
 const LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function register(program: Command): void {
-  addDeliveryOptions(
-    addRemovalOptions(program.command("watch"))
-      .description("watch the certificate and the GitOps repository; render, commit and push (or open a pull request) whenever something changed"),
-  )
+  const watchCommand = addRemovalOptions(program.command("watch")).description(
+    "watch the certificate and the GitOps repository; render, commit and push (or open a pull request) whenever something changed",
+  );
+  addCommitOptions(addDeliveryOptions(watchCommand))
     .option("--listen <addr>", "serve /healthz, /readyz, /metrics (and /webhook) on ADDR, e.g. :8080 or 127.0.0.1:8080")
     .option("--interval <duration>", "poll the Git branch this often", "1m")
     .option("--debounce <duration>", "wait for a burst of events to settle this long", "1s")
@@ -118,6 +121,7 @@ export function register(program: Command): void {
       }
       const delivery = deliveryFromFlags(flags, env);
       const credentials = credentialsFromEnv(env);
+      const commit = await commitFromFlags(flags, env);
       warnAboutUrlPassword(flags.repo, ctx.io.stderr);
       const source: WatchSource =
         given.kind === "kubernetes"
@@ -136,6 +140,7 @@ export function register(program: Command): void {
         debounceMs,
         resyncIntervalMs,
         maxAttempts,
+        ...commit,
         removals: removalsFromFlags(flags),
         controllerCerts: controllerCertsFromFlags(flags),
         ...(listen === undefined ? {} : { listen }),

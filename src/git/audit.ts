@@ -26,6 +26,22 @@ export interface AuditEntry {
   readonly certSha256: string | null;
   /** RFC 3339 UTC; null when the trailer is missing */
   readonly certNotAfter: string | null;
+  /**
+   * add, remove and update only: the people's commits that asked for the change, i.e. for each
+   * tenant, the newest commit by someone other than wildseal that touched tenants/<tenant>.yaml (or
+   * .yml) in this commit's first-parent history since wildseal last published that tenant. Empty
+   * when nobody's commit did (a template change, a renewal).
+   */
+  readonly requestedBy: readonly TenantRequest[];
+}
+
+/** A person's commit behind a tenant change. */
+export interface TenantRequest {
+  /** `Name <email>` of the commit's author */
+  readonly author: string;
+  readonly commit: string;
+  /** the tenants of the wildseal commit this commit asked for, sorted */
+  readonly tenants: readonly string[];
 }
 
 export interface AuditOptions {
@@ -113,13 +129,137 @@ async function readLog(runner: GitRunner, rev: string, tenant: string | undefine
   } catch (e) {
     throw dependencyError(`git: cannot read the history of ${shown}`, e, NO_CREDENTIALS);
   }
-  const entries = out
+  const all = out
     .split(RECORD)
     .map((r) => r.replace(/^\n/, ""))
     .filter((r) => r !== "")
     .map(toEntry)
     .filter((e): e is AuditEntry => e !== undefined);
-  return tenant === undefined ? entries : entries.filter((e) => e.tenants.includes(tenant));
+  const entries = await withRequesters(runner, rev, all, shown);
+  if (tenant === undefined) return entries;
+  return entries
+    .filter((e) => e.tenants.includes(tenant))
+    .map((e) => ({ ...e, requestedBy: e.requestedBy.filter((r) => r.tenants.includes(tenant)).map((r) => ({ ...r, tenants: [tenant] })) }));
+}
+
+/** Actions a person asks for by editing tenants/: the ones whose requester audit looks up. */
+const REQUESTED_ACTIONS: ReadonlySet<WildsealAction> = new Set<WildsealAction>(["add", "remove", "update"]);
+
+/** One commit of a first-parent history, with the tenant files it touched. */
+export interface ChainCommit {
+  readonly commit: string;
+  readonly author: string;
+  /** true for wildseal's own commits (they carry the action trailer) */
+  readonly wildseal: boolean;
+  /** tenant names whose tenants/<name>.yaml|.yml this commit changed (against its first parent) */
+  readonly tenantFiles: ReadonlySet<string>;
+}
+
+/**
+ * Fills in requestedBy. The first-parent history of the branch is read once (the commit list, and
+ * the commits touching tenants/ with their file names); a wildseal commit off that line (say, the
+ * second parent of a merged pull request) gets its own first-parent history read.
+ */
+async function withRequesters(runner: GitRunner, rev: string, entries: readonly AuditEntry[], shown: string): Promise<AuditEntry[]> {
+  const published = new Map(entries.map((e) => [e.commit, new Set(e.tenants)]));
+  const histories = new Map<string, ChainCommit[]>();
+  const history = async (start: string): Promise<ChainCommit[]> => {
+    let h = histories.get(start);
+    if (h === undefined) {
+      h = await firstParentHistory(runner, start, shown);
+      histories.set(start, h);
+    }
+    return h;
+  };
+  const out: AuditEntry[] = [];
+  for (const e of entries) {
+    if (!e.actions.some((a) => REQUESTED_ACTIONS.has(a))) {
+      out.push(e);
+      continue;
+    }
+    let chain = await history(rev);
+    let at = chain.findIndex((c) => c.commit === e.commit);
+    if (at < 0) {
+      chain = await history(e.commit);
+      at = 0;
+    }
+    out.push({ ...e, requestedBy: requestsFor(e.tenants, chain.slice(at + 1), published) });
+  }
+  return out;
+}
+
+/**
+ * For each tenant, the newest commit in `older` (newest first) by a person that touched its file,
+ * stopping at the wildseal commit that last published the tenant: a change from before that was
+ * already published then. Newest request first. Pure.
+ */
+export function requestsFor(
+  tenants: readonly string[],
+  older: readonly ChainCommit[],
+  published: ReadonlyMap<string, ReadonlySet<string>>,
+): TenantRequest[] {
+  const byCommit = new Map<string, { author: string; tenants: string[] }>();
+  for (const tenant of tenants) {
+    for (const c of older) {
+      if (c.wildseal || published.has(c.commit)) {
+        if (published.get(c.commit)?.has(tenant) === true) break;
+        continue;
+      }
+      if (!c.tenantFiles.has(tenant)) continue;
+      const r = byCommit.get(c.commit) ?? { author: c.author, tenants: [] };
+      r.tenants.push(tenant);
+      byCommit.set(c.commit, r);
+      break;
+    }
+  }
+  const age = new Map(older.map((c, i) => [c.commit, i]));
+  return [...byCommit]
+    .sort(([a], [b]) => (age.get(a) ?? 0) - (age.get(b) ?? 0))
+    .map(([commit, r]) => ({ author: r.author, commit, tenants: [...r.tenants].sort() }));
+}
+
+const TENANT_FILE = /^tenants\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.ya?ml$/;
+
+/**
+ * `start`'s first-parent history, newest first, each commit with the tenant files it changed. Only
+ * names are compared (no rename detection), so a blobless clone needs no blob from the remote.
+ */
+async function firstParentHistory(runner: GitRunner, start: string, shown: string): Promise<ChainCommit[]> {
+  let list: string;
+  let touching: string;
+  try {
+    list = await runner.run(["rev-list", "--first-parent", start, "--"]);
+    touching = await runner.run([
+      "log",
+      "--first-parent",
+      "--no-renames",
+      "--name-only",
+      `--format=${RECORD}%H${FIELD}%an <%ae>${FIELD}%(trailers:only,unfold)${FIELD}`,
+      start,
+      "--",
+      "tenants/",
+    ]);
+  } catch (e) {
+    throw dependencyError(`git: cannot read the history of ${shown}`, e, NO_CREDENTIALS);
+  }
+  const touched = new Map<string, ChainCommit>();
+  for (const record of touching.split(RECORD)) {
+    const [commit = "", author = "", trailers = "", names = ""] = record.split(FIELD);
+    if (commit.trim() === "") continue;
+    const tenantFiles = new Set<string>();
+    for (const line of names.split("\n")) {
+      const name = TENANT_FILE.exec(line.trim())?.[1];
+      if (name !== undefined) tenantFiles.add(name);
+    }
+    const wildseal = (parseTrailers(trailers).actions?.length ?? 0) > 0;
+    touched.set(commit.trim(), { commit: commit.trim(), author, wildseal, tenantFiles });
+  }
+  const none: ReadonlySet<string> = new Set();
+  return list
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+    .map((commit) => touched.get(commit) ?? { commit, author: "", wildseal: false, tenantFiles: none });
 }
 
 function toEntry(record: string): AuditEntry | undefined {
@@ -135,6 +275,7 @@ function toEntry(record: string): AuditEntry | undefined {
     tenants: t.tenants ?? [],
     certSha256: t.certSha256 ?? null,
     certNotAfter: t.certNotAfter === undefined ? null : rfc3339(t.certNotAfter),
+    requestedBy: [],
   };
 }
 
@@ -156,13 +297,13 @@ export function formatAuditTable(entries: readonly AuditEntry[]): string {
   ]);
   const all = [[...TABLE_COLUMNS], ...rows];
   const widths = TABLE_COLUMNS.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  return all
-    .map((r) =>
-      r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-        .join("  ")
-        .trimEnd(),
-    )
-    .map((line) => `${line}\n`)
-    .join("");
+  const line = (r: readonly string[]): string =>
+    `${r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd()}\n`;
+  // who asked goes on lines of its own under the commit: names and addresses have no width bound
+  const requests = (e: AuditEntry): string =>
+    e.requestedBy.map((r) => `  requested by ${r.author} (commit ${r.commit.slice(0, 12)}): ${r.tenants.join(", ")}\n`).join("");
+  return line(all[0] ?? []) + entries.map((e, i) => line(rows[i] ?? []) + requests(e)).join("");
 }

@@ -273,15 +273,36 @@ function errorLines(output: string): string[] {
 export function dependencyError(what: string, failure: unknown, credentials: GitCredentials): DependencyError {
   const detail =
     failure instanceof GitFailure ? failure.output : failure instanceof Error ? failure.message : String(failure);
-  return new DependencyError(scrubSecrets(`${what}: ${detail.trim()}${hintFor(detail)}`, credentials));
+  return new DependencyError(scrubSecrets(`${what}: ${detail.trim()}${credentialsHint(detail, credentials.kind === "token")}`, credentials));
 }
 
 const AUTH_FAILURE = /Authentication failed|terminal prompts disabled|could not read (Username|Password)|returned error: 40[13]/i;
 
-function hintFor(output: string): string {
+/**
+ * A remote saying no to the credentials it got: HTTP 401/403 and how GitHub, GitLab and Gitea word
+ * it. "Permission denied" counts only when the remote says it (`remote: …`): git says the same of a
+ * local file it cannot write, which no token fixes.
+ */
+const TOKEN_REFUSED =
+  /Authentication failed|Invalid username or password|Bad credentials|HTTP Basic: Access denied|returned error: 40[13]|Permission to \S+ denied|Write access to repository not granted|^remote:.*permission denied/im;
+
+/**
+ * What to do about an authentication failure. `tokenGiven`: a token was configured, so it was sent
+ * (authConfig sends it to the remote's origin or refuses to run), and a 401 (git then asks for a
+ * user name it cannot prompt for) means the token itself was refused.
+ */
+export function credentialsHint(output: string, tokenGiven: boolean): string {
+  // ssh remotes never get the token: a refused key is about ssh, token or not
+  if (/Permission denied \(publickey/.test(output)) return "\n(ssh refused the key: check ssh-agent or ~/.ssh/config for this host)";
+  if (tokenGiven && (TOKEN_REFUSED.test(output) || AUTH_FAILURE.test(output))) {
+    return (
+      "\n(the remote refused the Git token wildseal sent (from WILDSEAL_GIT_TOKEN, WILDSEAL_GIT_TOKEN_FILE, GITHUB_TOKEN, the GitHub App or the --repo URL): check that it has not expired " +
+      "or been revoked, that it may access this repository (a fine-grained token lists its repositories; an App must be installed on it) " +
+      "and that it has write scope (contents: write, or repo for a classic token))"
+    );
+  }
   if (AUTH_FAILURE.test(output)) {
     return "\n(the remote wants credentials: set WILDSEAL_GIT_TOKEN or WILDSEAL_GIT_TOKEN_FILE to a token with write access to the repository)";
   }
-  if (/Permission denied \(publickey/.test(output)) return "\n(ssh refused the key: check ssh-agent or ~/.ssh/config for this host)";
   return "";
 }

@@ -1,7 +1,7 @@
 import { InvalidInputError } from "../errors.ts";
 import { rfc3339 } from "../rfc3339.ts";
 
-/** What a wildseal commit did (CONTRACT.md, "Commits"), in the contract's order. */
+/** What a wildseal commit did (docs/commits.md), in the documented order. */
 export const WILDSEAL_ACTIONS = ["renew", "add", "update", "remove", "reseal"] as const;
 export type WildsealAction = (typeof WILDSEAL_ACTIONS)[number];
 

@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { backoffDelay } from "../backoff.ts";
 import { DependencyError, UsageError } from "../errors.ts";
 import { isReviewBranch, REVIEW_BRANCH_PREFIX, reviewBranchName, validateBranchName } from "./branch-name.ts";
 import { authConfig, type GitConfigEntry, type GitCredentials, scrubSecrets, tokenCredentials } from "./credentials.ts";
@@ -8,6 +9,8 @@ import { classifyFailure, createGitRunner, dependencyError, GitFailure, type Git
 import { type ClassifiedRemote, classifyRemote, redactUrl, splitUserinfo } from "./remote-url.ts";
 import { CLONE_PREFIX, makeOwnedTempDir, sweepDeadOwners } from "./temp-clones.ts";
 import { type CommitSummary, commitMessage } from "./trailers.ts";
+import { authorProblem, type CommitAuthor, resolveAuthor } from "./commit-identity.ts";
+import { type PreparedSigning, prepareSigning, type SigningKey } from "./signing.ts";
 
 /** A private clone of one branch of a remote, in a fresh 0700 temporary folder. */
 export interface Workspace {
@@ -33,11 +36,11 @@ export type MissingBranchPolicy = "fail" | "from-default-branch";
 export interface RetryPolicy {
   /** pushes tried in all, the first included */
   readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
+  readonly initialMs: number;
+  readonly maxMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 8_000 };
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, initialMs: 250, maxMs: 8_000 };
 
 export interface OpenWorkspaceOptions {
   /** local path or URL (checked with classifyRemote) */
@@ -57,19 +60,9 @@ export interface OpenWorkspaceOptions {
   readonly tempRoot?: string;
 }
 
-export interface CommitAuthor {
-  readonly name: string;
-  readonly email: string;
-}
-
-export const DEFAULT_AUTHOR: CommitAuthor = { name: "wildseal", email: "wildseal@users.noreply.github.com" };
-
-/** Commit signing through git's own config; the key stays wherever the user keeps it. */
-export interface CommitSigning {
-  readonly format: "openpgp" | "ssh" | "x509";
-  /** `user.signingKey`: a GPG key id, or for ssh a public key file or `key::ssh-ed25519 AAAA…` */
-  readonly key?: string;
-}
+export { type CommitAuthor, DEFAULT_AUTHOR } from "./commit-identity.ts";
+/** Commit signing with a checked key file (signing.ts): settings per command, never in .git/config. */
+export type { SigningKey as CommitSigning } from "./signing.ts";
 
 /** Where the commit goes: the workspace's branch, or a wildseal/* branch for a pull request. */
 export type PushTarget =
@@ -84,9 +77,10 @@ export interface CommitAndPushOptions {
   readonly render: (dir: string) => Promise<CommitSummary | null>;
   /** replaces the generated commit message */
   readonly message?: string | ((s: CommitSummary) => string);
-  /** default: GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL from the workspace's env, else DEFAULT_AUTHOR */
+  /** author and committer; default: resolveAuthor from the workspace's env (WILDSEAL_AUTHOR, GIT_AUTHOR_*, DEFAULT_AUTHOR) */
   readonly author?: CommitAuthor;
-  readonly sign?: CommitSigning;
+  /** sign the commits with this key (loadSigningKey); default: unsigned */
+  readonly sign?: SigningKey;
   /** default DEFAULT_RETRY.maxAttempts (5) */
   readonly maxAttempts?: number;
   readonly retry?: Partial<Omit<RetryPolicy, "maxAttempts">>;
@@ -137,6 +131,7 @@ class GitWorkspace implements Workspace {
     readonly log: LogLine,
     readonly env: Readonly<Record<string, string | undefined>>,
     baseCommit: string | null,
+    readonly signal?: AbortSignal,
   ) {
     this.baseCommit = baseCommit;
   }
@@ -179,7 +174,7 @@ export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<Workspa
     const retry = { ...DEFAULT_RETRY, ...opts.retry };
     log(`git: cloning ${redactUrl(remote.url)} (branch ${branch})`);
     const refs = await withTransientRetry(retry, log, () => lsRemote(net), "list branches of", remote, credentials);
-    const ws = new GitWorkspace(dir, branch, remote, credentials, local, net, log, env, null);
+    const ws = new GitWorkspace(dir, branch, remote, credentials, local, net, log, env, null, opts.signal);
     await checkoutStart(ws, refs, opts.missingBranch ?? "fail", retry);
     return ws;
   } catch (e) {
@@ -212,15 +207,61 @@ export async function withWorkspace<T>(opts: OpenWorkspaceOptions, fn: (ws: Work
  */
 export async function commitAndPush(ws: Workspace, opts: CommitAndPushOptions): Promise<CommitAndPushResult> {
   const w = internals(ws);
+  const maxAttempts = opts.maxAttempts ?? DEFAULT_RETRY.maxAttempts;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new UsageError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
+  }
+  const author = opts.author ?? resolveAuthor(undefined, w.env);
+  const problem = authorProblem(author);
+  if (problem !== undefined) {
+    throw new UsageError(`commit author ${JSON.stringify(`${author.name} <${author.email}>`)} is not "Name <email>" (${problem})`);
+  }
+  // prepared at the first commit, not before: a watch's unchanged reconciles never touch the key
+  let signing: Promise<PreparedSigning> | undefined;
+  let committer: Promise<GitRunner> | undefined;
+  const commitWith = (): Promise<GitRunner> => {
+    if (opts.sign !== undefined) signing ??= prepareSigning(opts.sign, w.env);
+    committer ??= (async () => commitRunner(w, author, signing === undefined ? undefined : await signing))();
+    return committer;
+  };
+  try {
+    return await publish(w, opts, commitWith);
+  } finally {
+    if (signing !== undefined) {
+      // a preparation that failed has cleaned up after itself (and its error is already thrown)
+      const prepared = await signing.catch(() => undefined);
+      await prepared?.dispose();
+    }
+  }
+}
+
+/**
+ * The runner that makes the commit: identity (author and committer alike) and signing passed per
+ * command, like the clone's other settings, so neither the key's path nor a GNUPGHOME is ever
+ * written into the clone's .git/config.
+ */
+function commitRunner(w: GitWorkspace, author: CommitAuthor, signing: PreparedSigning | undefined): GitRunner {
+  const identity: GitConfigEntry[] = [
+    { key: "user.name", value: author.name },
+    { key: "user.email", value: author.email },
+    { key: "user.useConfigOnly", value: "true" },
+  ];
+  const sign = signing?.config ?? [{ key: "commit.gpgSign", value: "false" }];
+  return createGitRunner({
+    baseDir: w.dir,
+    credentials: w.credentials,
+    env: { ...w.env, ...signing?.env },
+    config: [...CLONE_CONFIG, ...identity, ...sign],
+    ...(w.signal === undefined ? {} : { signal: w.signal }),
+  });
+}
+
+async function publish(w: GitWorkspace, opts: CommitAndPushOptions, committer: () => Promise<GitRunner>): Promise<CommitAndPushResult> {
   const target = opts.target ?? { kind: "branch" };
   const policy = { ...DEFAULT_RETRY, ...opts.retry, maxAttempts: opts.maxAttempts ?? DEFAULT_RETRY.maxAttempts };
-  if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
-    throw new UsageError(`maxAttempts must be a positive integer, got ${policy.maxAttempts}`);
-  }
-  await configureCommitter(w, opts.author ?? authorFromEnv(w.env), opts.sign);
   for (let attempt = 1; ; attempt++) {
     if (attempt > 1) await resetToRemote(w);
-    const step = await commitOnce(w, opts);
+    const step = await commitOnce(w, opts, committer);
     if (step.kind === "unchanged") return step;
     const outcome = await pushOnce(w, target, step);
     if (outcome.kind === "pushed") return { ...outcome, attempts: attempt };
@@ -240,12 +281,6 @@ export async function commitAndPush(ws: Workspace, opts: CommitAndPushOptions): 
   }
 }
 
-/** Equal-jitter exponential backoff: between half and all of base·2^(n-1), capped. */
-export function backoffDelay(p: Omit<RetryPolicy, "maxAttempts">, attempt: number, random = Math.random): number {
-  const ceiling = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
-
 // ---------------------------------------------------------------------------------------------
 
 interface Committed {
@@ -256,7 +291,7 @@ interface Committed {
   readonly message: string;
 }
 
-async function commitOnce(w: GitWorkspace, opts: CommitAndPushOptions): Promise<Committed | { kind: "unchanged" }> {
+async function commitOnce(w: GitWorkspace, opts: CommitAndPushOptions, committer: () => Promise<GitRunner>): Promise<Committed | { kind: "unchanged" }> {
   const summary = await opts.render(w.dir);
   if (summary === null) return { kind: "unchanged" };
   await git(w, w.local, ["add", "--all"], "stage the rendered tree");
@@ -269,7 +304,7 @@ async function commitOnce(w: GitWorkspace, opts: CommitAndPushOptions): Promise<
   }
   const message =
     typeof opts.message === "function" ? opts.message(summary) : (opts.message ?? commitMessage(summary));
-  await git(w, w.local, ["commit", "--quiet", "--no-verify", "--cleanup=whitespace", "-m", message], "commit");
+  await git(w, await committer(), ["commit", "--quiet", "--no-verify", "--cleanup=whitespace", "-m", message], "commit");
   const commit = (await revParse(w.local, "HEAD")) ?? "";
   w.log(`git: committed ${commit.slice(0, 12)} ${message.split("\n")[0] ?? ""}`);
   return { kind: "committed", commit, parent, summary, message };
@@ -409,28 +444,6 @@ async function checkoutStart(w: GitWorkspace, refs: RemoteRefs, policy: MissingB
 async function fetchBranchRaw(w: GitWorkspace, branch: string): Promise<string> {
   await w.net.run(["fetch", "--quiet", "--no-tags", "--depth=1", "origin", `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
   return (await w.local.run(["rev-parse", "--verify", `refs/remotes/origin/${branch}^{commit}`])).trim();
-}
-
-async function configureCommitter(w: GitWorkspace, author: CommitAuthor, sign: CommitSigning | undefined): Promise<void> {
-  if (author.name.trim() === "" || /[<>\n]/.test(author.name) || !/^[^\s<>]+@[^\s<>]+$/.test(author.email)) {
-    throw new UsageError(`commit author ${JSON.stringify(`${author.name} <${author.email}>`)} is not "Name <email>"`);
-  }
-  const settings: [string, string][] = [
-    ["user.name", author.name],
-    ["user.email", author.email],
-    ["commit.gpgSign", String(sign !== undefined)],
-  ];
-  if (sign !== undefined) {
-    settings.push(["gpg.format", sign.format]);
-    if (sign.key !== undefined) settings.push(["user.signingKey", sign.key]);
-  }
-  for (const [key, value] of settings) await git(w, w.local, ["config", "--local", key, value], "configure the committer");
-}
-
-function authorFromEnv(env: Readonly<Record<string, string | undefined>>): CommitAuthor {
-  const name = env.GIT_AUTHOR_NAME;
-  const email = env.GIT_AUTHOR_EMAIL;
-  return name !== undefined && name !== "" && email !== undefined && email !== "" ? { name, email } : DEFAULT_AUTHOR;
 }
 
 function remoteAndCredentials(repo: string, given: GitCredentials): { remote: ClassifiedRemote; credentials: GitCredentials } {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { SCOPES } from "../seal/scope.ts";
 import { dnsLabel, dnsSubdomain } from "./field-checks.ts";
 
-/** `wildseal.yaml` as written (CONTRACT.md); defaults are applied when converting to WildsealConfig. */
+/** `wildseal.yaml` as written (docs/configuration.md, schemas/wildseal.schema.json); defaults are applied when converting to WildsealConfig. */
 
 export const API_VERSION = "wildseal.dev/v1alpha1";
 export const CONFIG_FILE = "wildseal.yaml";

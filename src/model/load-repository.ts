@@ -1,6 +1,8 @@
 import type { Diagnostic } from "../errors.ts";
 import { loadConfig } from "./load-config.ts";
+import type { PositionedDocument } from "../yaml/load.ts";
 import { loadTenantFiles, sortDiagnostics } from "./load-tenants.ts";
+import type { InMemoryTenantFile, LoadedTenants } from "./load-tenants.ts";
 import type { LocateInFile } from "./rules.ts";
 import type { InvalidTenant, Tenant, WildsealConfig } from "./types.ts";
 
@@ -16,6 +18,10 @@ export interface RepositoryModel {
   readonly locate: LocateInFile;
   /** see LoadedTenants.tenantSet: removals are allowed only from a complete tenant set */
   readonly tenantSet: "complete" | "incomplete";
+  /** see LoadedTenants.documents */
+  readonly documents: ReadonlyMap<string, PositionedDocument>;
+  /** see LoadedTenants.clashes */
+  readonly clashes: LoadedTenants["clashes"];
 }
 
 export interface LoadModelOptions {
@@ -24,13 +30,25 @@ export interface LoadModelOptions {
    * known: in a clash over one Secret the live tenant keeps it.
    */
   readonly liveTenants?: (config: WildsealConfig) => Promise<(t: Tenant) => boolean>;
+  /**
+   * Tenant files checked as if they were in tenants/ (see InMemoryTenantFile). They are newcomers:
+   * without `liveTenants`, a tenant on disk keeps its Secret against them.
+   */
+  readonly inMemoryTenants?: readonly InMemoryTenantFile[];
 }
 
 /** wildseal.yaml and every tenant file, validated; every problem reported at once. */
 export async function loadRepositoryModel(repoDir: string, opts: LoadModelOptions = {}): Promise<RepositoryModel> {
   const loaded = await loadConfig(repoDir);
-  const isLive = loaded.config !== undefined && opts.liveTenants !== undefined ? await opts.liveTenants(loaded.config) : undefined;
-  const tenants = await loadTenantFiles(repoDir, loaded.config, isLive);
+  const inMemory = opts.inMemoryTenants ?? [];
+  const newcomers = new Set(inMemory.map((f) => f.file));
+  const isLive =
+    loaded.config !== undefined && opts.liveTenants !== undefined
+      ? await opts.liveTenants(loaded.config)
+      : newcomers.size > 0
+        ? (t: Tenant) => !newcomers.has(t.file)
+        : undefined;
+  const tenants = await loadTenantFiles(repoDir, loaded.config, isLive, inMemory);
   return {
     ...(loaded.config !== undefined ? { config: loaded.config } : {}),
     tenants: tenants.tenants,
@@ -38,5 +56,7 @@ export async function loadRepositoryModel(repoDir: string, opts: LoadModelOption
     diagnostics: [...sortDiagnostics(loaded.diagnostics), ...tenants.diagnostics],
     locate: tenants.locate,
     tenantSet: tenants.tenantSet,
+    documents: tenants.documents,
+    clashes: tenants.clashes,
   };
 }

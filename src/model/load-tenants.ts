@@ -8,7 +8,7 @@ import { isDnsLabel } from "./names.ts";
 import { readFileInCheckedFolder } from "./read-repo-file.ts";
 import { checkRepoFolder } from "./repo-paths.ts";
 import { findSecretClashes, secretClashDiagnostics } from "./rules.ts";
-import type { LocateInFile } from "./rules.ts";
+import type { LocateInFile, SecretClash } from "./rules.ts";
 import { parseWithSchema } from "./schema-diagnostics.ts";
 import { checkPartialTenant, checkTenant } from "./tenant-rules.ts";
 import { TENANTS_DIR, tenantSchema } from "./tenant-schema.ts";
@@ -33,6 +33,20 @@ export interface LoadedTenants {
    * was misnamed, moved, unreadable or behind a broken link must never read as "tenant deleted".
    */
   readonly tenantSet: "complete" | "incomplete";
+  /** every tenant file that parsed as YAML (valid or not), by repo-relative path: later checks read what is known of it */
+  readonly documents: ReadonlyMap<string, PositionedDocument>;
+  /** the diagnostics each Secret clash produced (objects also in `diagnostics`), so callers can word them their way */
+  readonly clashes: readonly { readonly clash: SecretClash; readonly diagnostics: readonly Diagnostic[] }[];
+}
+
+/**
+ * A tenant file that is not on disk (yet): `tenant add` checks the file it is about to write with
+ * every rule `validate` applies. `file` is `tenants/<name>.yaml` (or `.yml`); it replaces a file of
+ * that name on disk.
+ */
+export interface InMemoryTenantFile {
+  readonly file: string;
+  readonly text: string;
 }
 
 /** Files tenants/ may hold besides tenant files (documentation, a placeholder for an empty folder). */
@@ -61,10 +75,17 @@ export async function loadTenantFiles(
   repoDir: string,
   config: WildsealConfig | undefined,
   isLive?: (t: Tenant) => boolean,
+  inMemory: readonly InMemoryTenantFile[] = [],
 ): Promise<LoadedTenants> {
   const listing = await listTenantFiles(repoDir);
-  const files = listing.files;
-  const results = await mapLimit(files, READ_CONCURRENCY, (name) => loadOne(repoDir, name, config));
+  const extra = new Map(inMemory.map((f) => [inMemoryName(f.file), f.text]));
+  const files = listing.files.filter((name) => !extra.has(name));
+  const fromDisk = await mapLimit(files, READ_CONCURRENCY, (name) => loadOne(repoDir, name, config));
+  const fromMemory = [...extra].map(([name, text]): FileResult => {
+    const file = `${TENANTS_DIR}/${name}`;
+    return { file, stem: TENANT_FILE.exec(name)?.[1] ?? name, ...checkTenantText(text, file, config) };
+  });
+  const results = [...fromDisk, ...fromMemory].sort((a, b) => compareCodeUnits(a.file, b.file));
   const docs = new Map<string, PositionedDocument>();
   for (const r of results) if (r.doc !== undefined) docs.set(r.file, r.doc);
   const locate: LocateInFile = (file: string, path: YamlPath) => docs.get(file)?.locate(path) ?? { line: 1, col: 1 };
@@ -91,9 +112,12 @@ export async function loadTenantFiles(
     const spec = (docs.get(file)?.value as { spec?: Record<string, unknown> } | undefined)?.spec;
     return spec !== undefined && Object.hasOwn(spec, "namespace");
   };
+  const clashes: { clash: SecretClash; diagnostics: Diagnostic[] }[] = [];
   for (const clash of findSecretClashes(candidates, isLive)) {
     refused.add(clash.refused.file);
-    diagnostics.push(...secretClashDiagnostics(clash, locate, hasNamespace));
+    const ds = secretClashDiagnostics(clash, locate, hasNamespace);
+    clashes.push({ clash, diagnostics: ds });
+    diagnostics.push(...ds);
   }
 
   const tenants = candidates.filter((t) => !refused.has(t.file));
@@ -109,7 +133,18 @@ export async function loadTenantFiles(
     diagnostics: sortDiagnostics(diagnostics),
     locate,
     tenantSet: diagnostics.length === 0 ? "complete" : "incomplete",
+    documents: docs,
+    clashes,
   };
+}
+
+/** The file name of an in-memory tenant file; anything but `tenants/<x>.yaml|yml` is a caller's bug. */
+function inMemoryName(file: string): string {
+  const name = file.slice(`${TENANTS_DIR}/`.length);
+  if (!file.startsWith(`${TENANTS_DIR}/`) || name.includes("/") || !TENANT_FILE.test(name)) {
+    throw new Error(`in-memory tenant file ${JSON.stringify(file)} is not tenants/<name>.yaml`);
+  }
+  return name;
 }
 
 interface TenantListing {

@@ -3,7 +3,7 @@ import { SCOPES } from "../seal/scope.ts";
 import { API_VERSION } from "./config-schema.ts";
 import { dnsLabel, dnsSubdomain, hostname } from "./field-checks.ts";
 
-/** `tenants/<name>.yaml` as written (CONTRACT.md); defaults are applied when converting to Tenant. */
+/** `tenants/<name>.yaml` as written (docs/configuration.md, schemas/tenant.schema.json); defaults are applied when converting to Tenant. */
 
 export const TENANTS_DIR = "tenants";
 

@@ -1,7 +1,7 @@
 import type { Scope } from "../seal/scope.ts";
 
 /**
- * The GitOps repository model (CONTRACT.md, "The GitOps repository wildseal manages"), after
+ * The GitOps repository model (docs/configuration.md), after
  * validation: defaults applied, names checked, so that later stages never re-check.
  */
 

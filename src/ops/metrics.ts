@@ -3,7 +3,7 @@
  * several instances in one process, and a global registry would make them collide).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import type { ReconcileOutcome } from "../pipeline/trigger.ts";
+import type { ReconcileOutcome } from "../trigger.ts";
 
 export const RECONCILE_RESULTS = ["published", "unchanged", "failed"] as const;
 export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];

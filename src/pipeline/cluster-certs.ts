@@ -1,5 +1,5 @@
 /**
- * Sealing certificates of clusters configured with `controller:` (CONTRACT.md: fetched like kubeseal,
+ * Sealing certificates of clusters configured with `controller:` (docs/configuration.md: fetched like kubeseal,
  * committed to `clusters/<cluster>/sealed-secrets.pem` so that every seal is reproducible and audited).
  *
  * The committed copy is what wildseal seals with. The controller renews its key every 30 days and

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import type { KeyObject } from "node:crypto";
-import { addTenant } from "../cli/tenant.ts";
+import { addTenant } from "../render/tenant-file.ts";
 import { auditLog, formatAuditTable } from "../git/audit.ts";
 import { NO_CREDENTIALS } from "../git/credentials.ts";
 import { createGitRunner, type GitRunner } from "../git/git-process.ts";

@@ -13,7 +13,8 @@
  */
 import type { Logger } from "../ops/logger.ts";
 import { recordReconcile, type WildsealMetrics } from "../ops/metrics.ts";
-import type { ReconcileFn, ReconcileOutcome, Trigger } from "./trigger.ts";
+import { backoffDelay } from "../backoff.ts";
+import type { ReconcileFn, ReconcileOutcome, Trigger } from "../trigger.ts";
 
 export interface RetryPolicy {
   readonly initialMs: number;
@@ -58,12 +59,6 @@ export interface ReconcileLoop {
   /** Resolves when nothing runs and nothing is scheduled (the periodic resync aside). */
   idle(): Promise<void>;
   status(): LoopStatus;
-}
-
-/** Jittered exponential backoff: the n-th retry (1-based) waits in [d/2, d), d = min(initial·2^(n-1), max). */
-export function backoffDelay(policy: Pick<RetryPolicy, "initialMs" | "maxMs">, attempt: number, random: () => number): number {
-  const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + (ceiling / 2) * random());
 }
 
 /** Merge a trigger into a pending set: one entry per kind+detail, first arrival order kept. */

@@ -19,7 +19,7 @@ import { commitSummary } from "./commit-summary.ts";
 import { readCommittedCertificate } from "./committed-certificate.ts";
 
 /**
- * One sync (CONTRACT.md `wildseal sync`): read the certificate, clone the repository privately,
+ * One sync (docs/cli.md `wildseal sync`): read the certificate, clone the repository privately,
  * render into the clone, and when the rendered tree differs from the branch, commit with the
  * contract's trailers and push — to the branch itself, or to a wildseal/* branch with a pull request.
  */
@@ -133,7 +133,12 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
     const diagnostics = capture.result?.diagnostics ?? [];
     const changes = capture.result?.changes ?? [];
     if (pushed.kind === "unchanged") {
-      log("nothing to publish: the branch already holds this rendered tree");
+      // with problems, "nothing to publish" is not the same as "up to date": the problems held changes back
+      log(
+        diagnostics.length === 0
+          ? "nothing to publish: the branch already holds this rendered tree"
+          : `nothing published: ${diagnostics.length} problem${diagnostics.length === 1 ? "" : "s"} held changes back`,
+      );
       return { kind: "unchanged", tip: ws.baseCommit, diagnostics, changes };
     }
     if (github === undefined) {

@@ -19,7 +19,7 @@ import type { GitCredentials } from "../git/credentials.ts";
 import { authConfig, tokenCredentials } from "../git/credentials.ts";
 import { createGitRunner, type GitRunner } from "../git/git-process.ts";
 import { classifyRemote, splitUserinfo } from "../git/remote-url.ts";
-import type { CommitAuthor } from "../git/workspace.ts";
+import type { CommitAuthor, CommitSigning } from "../git/workspace.ts";
 import { startOpsServer, type ListenAddress, type OpsServer } from "../ops/http-server.ts";
 import type { Logger } from "../ops/logger.ts";
 import {
@@ -43,7 +43,7 @@ import type { ClusterCertReport, ControllerCertOptions } from "./cluster-certs.t
 import { certificateGate, diagnosticGate } from "./gates.ts";
 import { startReconcileLoop, type LoopStatus, type RetryPolicy } from "./loop.ts";
 import { gitCredentialSource, sync, type Delivery, type SyncOutcome } from "./sync.ts";
-import type { ReconcileOutcome, Trigger, TriggerSink } from "./trigger.ts";
+import type { ReconcileOutcome, Trigger, TriggerSink } from "../trigger.ts";
 
 /** Where the certificate comes from. */
 export type WatchSource =
@@ -90,7 +90,10 @@ export interface WatchOptions {
   readonly maxAttempts?: number;
   /** how many tenant folders one reconcile may remove (see removal-policy.ts) */
   readonly removals?: RemovalLimit;
+  /** author and committer of the commits (resolveAuthor); default as for sync */
   readonly author?: CommitAuthor;
+  /** sign the commits with this key file (loadSigningKey), checked again before each commit */
+  readonly sign?: CommitSigning;
   readonly leaderElection?: LeaderElectionSettings;
   /**
    * Fetch `controller:` clusters' sealing certificates each reconcile (see cluster-certs.ts). The
@@ -197,6 +200,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
       signal,
       now: now(),
       ...(opts.author === undefined ? {} : { author: opts.author }),
+      ...(opts.sign === undefined ? {} : { sign: opts.sign }),
       ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
       ...(opts.removals === undefined ? {} : { removals: opts.removals }),
       ...(controllerCerts === undefined ? {} : { controllerCerts, onClusterCert: logClusterCert }),

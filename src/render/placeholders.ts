@@ -2,7 +2,7 @@
  * Placeholders in template scalars: `${tenant.name}`, `${values.a.b}`, `${cert.notAfter}` …
  *
  * Substitution happens on parsed values, never on text, so a tenant value cannot inject YAML: a
- * string that contains `\n- x` or `: ` stays one string. Rules (CONTRACT.md "Templates"):
+ * string that contains `\n- x` or `: ` stays one string. Rules (docs/templates.md):
  * - a string scalar that is exactly one placeholder takes the value's type (`hosts: ${tenant.hosts}`
  *   becomes a list; `${values.replicas}` may become a number or a whole mapping);
  * - inside a longer string, strings, numbers and booleans are inserted as text, a list of those is

@@ -6,11 +6,11 @@ import { checkRenderedObject } from "./object-policy.ts";
 import type { PlaceholderContext } from "./placeholders.ts";
 import {
   ANNOTATION,
-  SEALED_ITEMS,
   finishSealedSecret,
   readCommittedSealedSecret,
   rfc3339,
   sealedInputsSha256,
+  sealedItemsOf,
 } from "./sealed-secret-document.ts";
 import type { CommittedSealedSecret } from "./sealed-secret-document.ts";
 import { instantiateTemplate } from "./template.ts";
@@ -91,6 +91,8 @@ export interface PlanInput {
   readonly leaf: CertFacts;
   /** hex SHA-256 of the tls.crt bytes (the whole chain): public */
   readonly chainSha256: string;
+  /** hex SHA-256 of the source's ca.crt, when it has one (then ca.crt is sealed too) */
+  readonly caSha256?: string;
   /** cluster → SHA-256 of its sealing certificate; absent when it could not be read (its tenants are held) */
   readonly sealingCertSha256: ReadonlyMap<string, string>;
   /** tenant name → problems found by other checks (e.g. hosts not covered): such a tenant is held */
@@ -308,12 +310,13 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree): Tena
     scope: tenant.scope,
     namespace: tenant.namespace,
     secretName: tenant.secretName,
+    caSha256: input.caSha256,
   });
   const facts = { tenant, leaf: input.leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha };
   const sealedDoc = documents[sealedDocument];
   if (sealedDoc === undefined) throw new Error("render: SealedSecret document missing");
 
-  const reusable = reusableCiphertext(committed, inputsSha);
+  const reusable = reusableCiphertext(committed, inputsSha, sealedItemsOf(input.caSha256 !== undefined));
   if (reusable !== undefined) {
     finishSealedSecret(sealedDoc.value as Record<string, unknown>, { ...facts, encryptedData: reusable });
     const files = tenantFiles(tenant.file, documents);
@@ -342,15 +345,19 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree): Tena
 }
 
 /** The committed ciphertext, when it is bound to exactly what would be sealed now. */
-function reusableCiphertext(committed: CommittedSealedSecret | undefined, inputsSha: string): Readonly<Record<string, string>> | undefined {
+function reusableCiphertext(
+  committed: CommittedSealedSecret | undefined,
+  inputsSha: string,
+  items: readonly string[],
+): Readonly<Record<string, string>> | undefined {
   if (committed === undefined || committed.encryptedData === undefined) return undefined;
   if (committed.annotations[ANNOTATION.sealedInputsSha256] !== inputsSha) return undefined;
   const keys = Object.keys(committed.encryptedData).sort();
-  if (keys.length !== SEALED_ITEMS.length || !SEALED_ITEMS.every((k, i) => keys[i] === k)) return undefined;
+  if (keys.length !== items.length || !items.every((k, i) => keys[i] === k)) return undefined;
   return committed.encryptedData;
 }
 
-/** A certificate older than one already committed is never published (CONTRACT.md "What bad input gets"). */
+/** A certificate older than one already committed is never published (docs/templates.md). */
 function checkNotOlder(committed: CommittedNotAfter | undefined, leaf: CertFacts, tenant: string): Diagnostic | undefined {
   if (committed === undefined || leaf.notAfter.getTime() >= committed.time) return undefined;
   return {

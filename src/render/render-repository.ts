@@ -14,7 +14,7 @@ import { readExistingTree, removeFolder, writeClusterIndex, writeTenantFolder } 
 import type { WriteCounts } from "./rendered-files.ts";
 import { sealJobs } from "./seal-batch.ts";
 import { DEFAULT_REMOVAL_LIMIT, type RemovalLimit } from "./removal-policy.ts";
-import { SEALED_ITEMS } from "./sealed-secret-document.ts";
+import { sealedItemsOf } from "./sealed-secret-document.ts";
 
 /**
  * One render of a repository: load, validate, read the committed tree once, plan, seal what
@@ -160,6 +160,7 @@ export async function renderRepository(opts: RenderOptions): Promise<RenderResul
     templates: templates.templates,
     leaf: tls.leaf,
     chainSha256: createHash("sha256").update(crt?.reveal() ?? Buffer.alloc(0)).digest("hex"),
+    ...(tls.ca === undefined ? {} : { caSha256: createHash("sha256").update(tls.ca).digest("hex") }),
     sealingCertSha256: new Map([...sealing.certs].map(([c, cert]) => [c, cert.sha256])),
     gates: hostGates(model, tls.leaf),
     existing,
@@ -185,7 +186,8 @@ async function applyPlan(
   const { repoDir, tls } = opts;
   const toSeal = plan.tenants.filter((p): p is Extract<TenantPlan, { kind: "seal" }> => p.kind === "seal");
   const items = new Map<string, Buffer>();
-  for (const name of SEALED_ITEMS) {
+  // ca.crt only when validation kept it (present and not empty): an empty one is no CA to deliver
+  for (const name of sealedItemsOf(tls.ca !== undefined)) {
     const v = tls.secret.data.get(name);
     if (v === undefined) throw new InvalidInputError(`the source Secret has no ${name}`);
     items.set(name, v.reveal());

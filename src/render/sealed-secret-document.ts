@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Tenant } from "../model/types.ts";
 import type { Scope } from "../seal/scope.ts";
 import { CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, scopeAnnotations } from "../seal/sealed-secret.ts";
+import { CA_ITEM } from "../tls/tls-material.ts";
 import type { CertFacts } from "../tls/types.ts";
 import { parseYamlDocument } from "../yaml/load.ts";
 import type { Position } from "../yaml/load.ts";
@@ -24,8 +25,16 @@ export const ANNOTATION = {
 } as const;
 
 
-/** The items sealed from the source Secret (a kubernetes.io/tls Secret needs exactly these two). */
+/** The items sealed from every source Secret (a kubernetes.io/tls Secret needs exactly these two). */
 export const SEALED_ITEMS = ["tls.crt", "tls.key"] as const;
+
+/**
+ * The items sealed from a source, sorted as encryptedData is written: SEALED_ITEMS, plus ca.crt
+ * when the source carries one (cert-manager's private issuers), so tenants can trust that CA too.
+ */
+export function sealedItemsOf(withCa: boolean): readonly string[] {
+  return withCa ? [CA_ITEM, ...SEALED_ITEMS] : SEALED_ITEMS;
+}
 
 /** RFC 3339 UTC without fractional seconds, e.g. 2026-03-01T12:00:00Z. */
 export function rfc3339(d: Date): string {
@@ -35,7 +44,9 @@ export function rfc3339(d: Date): string {
 /**
  * What a sealed value is bound to, as one hash: if it is unchanged, the existing ciphertext still
  * decrypts to exactly what would be sealed now, so it can be kept. Only public facts go in: the
- * certificate chain's hash (never the key: the key is bound to the leaf, whose hash is included).
+ * certificate chain's hash (never the key: the key is bound to the leaf, whose hash is included)
+ * and ca.crt's hash when the source has one. Without ca.crt the hash is the one earlier versions
+ * wrote, so upgrading re-seals nothing; with it, a change of the CA alone re-seals.
  */
 export function sealedInputsSha256(f: {
   readonly chainSha256: string;
@@ -44,8 +55,10 @@ export function sealedInputsSha256(f: {
   readonly scope: Scope;
   readonly namespace: string;
   readonly secretName: string;
+  /** hex SHA-256 of the source's ca.crt bytes; absent when it has none */
+  readonly caSha256?: string | undefined;
 }): string {
-  const canonical = JSON.stringify([
+  const common = [
     "wildseal.dev/sealed-inputs/v1",
     f.chainSha256,
     f.leafSha256,
@@ -53,8 +66,10 @@ export function sealedInputsSha256(f: {
     f.scope,
     f.namespace,
     f.secretName,
-    SEALED_ITEMS,
-  ]);
+  ];
+  const canonical = JSON.stringify(
+    f.caSha256 === undefined ? [...common, SEALED_ITEMS] : [...common, sealedItemsOf(true), f.caSha256],
+  );
   return createHash("sha256").update(canonical).digest("hex");
 }
 

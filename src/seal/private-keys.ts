@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { InvalidInputError } from "../errors.ts";
 import { parseSecretManifests } from "../tls/secret-input.ts";
-import { pemBlocks } from "./sealing-cert.ts";
+import { pemBlocks } from "../tls/pem.ts";
 
 /**
  * Private keys for `wildseal unseal`, in the forms `kubeseal --recovery-private-key` takes: PEM

@@ -1,5 +1,6 @@
 import { createHash, X509Certificate, type KeyObject } from "node:crypto";
 import { DependencyError, InvalidInputError, UsageError } from "../errors.ts";
+import { pemBlocks, toPem } from "../tls/pem.ts";
 
 /**
  * The sealing certificate: the controller's public cert.pem. kubeseal trusts it as given (no chain or
@@ -18,28 +19,6 @@ export interface SealingCertificate {
 
 export const MIN_SEALING_KEY_BITS = 2048;
 const MAX_CERT_INPUT_BYTES = 1024 * 1024;
-
-export interface PemBlock {
-  readonly label: string;
-  readonly body: string;
-  /** 1-based line where `-----BEGIN` stands */
-  readonly line: number;
-}
-
-/** Every `-----BEGIN X----- … -----END X-----` block, in order. */
-export function pemBlocks(text: string): PemBlock[] {
-  const out: PemBlock[] = [];
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n?([\s\S]*?)-----END \1-----/g;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    out.push({ label: m[1] ?? "", body: m[2] ?? "", line: text.slice(0, m.index).split("\n").length });
-  }
-  return out;
-}
-
-export function toPem(label: string, der: Buffer): string {
-  const b64 = der.toString("base64").replace(/.{64}/g, "$&\n").replace(/\n?$/, "\n");
-  return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
-}
 
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 

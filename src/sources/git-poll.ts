@@ -6,7 +6,7 @@
  * re-reads the branch in its startup reconcile.
  */
 import type { Logger } from "../ops/logger.ts";
-import type { TriggerSink } from "../pipeline/trigger.ts";
+import type { TriggerSink } from "../trigger.ts";
 
 /** Structural match for src/git's GitRunner, so the integrator can pass the shared one. */
 export interface GitCommandRunner {

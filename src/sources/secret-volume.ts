@@ -13,7 +13,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { readlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../ops/logger.ts";
-import type { TriggerSink } from "../pipeline/trigger.ts";
+import type { TriggerSink } from "../trigger.ts";
 import { readSecretVolume } from "../tls/secret-input.ts";
 import type { SecretManifest } from "../tls/types.ts";
 import { tlsFingerprint } from "./tls-fingerprint.ts";

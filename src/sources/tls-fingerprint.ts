@@ -1,5 +1,6 @@
 /**
- * What "the certificate changed" means for every source: the bytes of tls.crt and tls.key, nothing else.
+ * What "the certificate changed" means for every source: the bytes of tls.crt, tls.key and ca.crt (sealed
+ * and delivered too when present, so a new CA alone must reach the tenants), nothing else.
  * Annotation, label or resourceVersion churn (cert-manager touches those without renewing) is ignored.
  * The fingerprint is only compared, never logged.
  */
@@ -7,9 +8,9 @@ import { createHash } from "node:crypto";
 import { DROPPED_ANNOTATIONS } from "../tls/secret-input.ts";
 import { SecretBytes, type SecretManifest } from "../tls/types.ts";
 
-export const TLS_ITEMS = ["tls.crt", "tls.key"] as const;
+export const TLS_ITEMS = ["tls.crt", "tls.key", "ca.crt"] as const;
 
-/** SHA-256 over length-prefixed tls.crt and tls.key (absent items hash as empty, distinct from ""). */
+/** SHA-256 over length-prefixed tls.crt, tls.key and ca.crt (absent items hash as absent, distinct from ""). */
 export function tlsFingerprint(data: ReadonlyMap<string, SecretBytes>): string {
   const h = createHash("sha256");
   for (const item of TLS_ITEMS) {

@@ -14,7 +14,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../ops/logger.ts";
-import type { TriggerSink } from "../pipeline/trigger.ts";
+import type { TriggerSink } from "../trigger.ts";
 
 export const DEFAULT_WEBHOOK_MAX_BYTES = 1024 * 1024;
 /** 8 concurrent maximum-size deliveries; a typical push payload is tens of KiB, so hundreds of real ones. */

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
 import { InvalidInputError } from "../errors.ts";
-import { pemBlocks } from "../seal/sealing-cert.ts";
+import { pemBlocks } from "./pem.ts";
 import { readSecretSource } from "./secret-input.ts";
 import type { CertFacts, SecretManifest, TlsMaterial } from "./types.ts";
 
@@ -72,12 +72,46 @@ function fail(where: string, message: string): never {
   throw new InvalidInputError(`${where}: ${message}`);
 }
 
+/** The Secret cert-manager writes is the one to read: how to find it, for every "wrong Secret" error. */
+export const CERT_MANAGER_SECRET_HINT =
+  "cert-manager writes the certificate into a kubernetes.io/tls Secret named by the Certificate's spec.secretName " +
+  "(kubectl get certificates -A -o custom-columns=NAMESPACE:.metadata.namespace,SECRET:.spec.secretName): point wildseal at that Secret";
+
+/** cert-manager's item for the issuing CA (private issuers): delivered with tls.crt and tls.key when present. */
+export const CA_ITEM = "ca.crt";
+
+/**
+ * The `ca.crt` PEM when the Secret carries a non-empty one, checked like tls.crt (certificates
+ * only, each parses); it is not required to have issued the chain: a private issuer's ca.crt is
+ * often the root while tls.crt ends at an intermediate.
+ */
+function caOf(secret: SecretManifest, where: string): string | undefined {
+  const ca = secret.data.get(CA_ITEM);
+  if (ca === undefined || ca.length === 0) return undefined;
+  const pem = ca.reveal().toString("utf8");
+  const blocks = pemBlocks(pem);
+  if (blocks.length === 0) fail(where, `${CA_ITEM} holds no PEM block; expected the issuing CA's PEM certificate(s), or no ${CA_ITEM} at all`);
+  blocks.forEach((b, i) => {
+    if (b.label !== "CERTIFICATE") fail(where, `${CA_ITEM} block ${i + 1} is a ${b.label}, not a CERTIFICATE`);
+    try {
+      new X509Certificate(Buffer.from(b.body.replace(/\s+/g, ""), "base64"));
+    } catch {
+      fail(where, `${CA_ITEM} certificate ${i + 1} (line ${b.line}) does not parse as X.509`);
+    }
+  });
+  return pem;
+}
+
 /** Checks a TLS Secret; errors name the source and the Secret and never include key bytes. */
 export function validateTlsSecret(
   secret: SecretManifest,
   opts: { now?: Date; source: string; /** default true; `wildseal seal` accepts any server cert */ requireDnsNames?: boolean },
 ): TlsMaterial {
   const where = `${opts.source}: Secret ${secret.namespace === undefined ? "" : `${secret.namespace}/`}${secret.name}`;
+  // An Opaque Secret holding a certificate is usually a copy someone made, not cert-manager's Secret.
+  if (secret.type !== undefined && secret.type !== TLS_SECRET_TYPE) {
+    fail(where, `is of type ${secret.type}, not ${TLS_SECRET_TYPE}; ${CERT_MANAGER_SECRET_HINT}`);
+  }
   const crt = secret.data.get("tls.crt");
   const key = secret.data.get("tls.key");
   if (crt === undefined || crt.length === 0) fail(where, "tls.crt is missing or empty; a kubernetes.io/tls Secret needs tls.crt and tls.key");
@@ -120,7 +154,8 @@ export function validateTlsSecret(
   if (now < facts.notBefore) fail(where, `the leaf certificate is not valid before ${facts.notBefore.toISOString()}`);
   if (now > facts.notAfter) fail(where, `the leaf certificate expired at ${facts.notAfter.toISOString()}; renew it before sealing`);
   if (facts.dnsNames.length === 0 && opts.requireDnsNames !== false) fail(where, "the leaf certificate has no DNS subjectAltName; tenants' hosts cannot be checked against it");
-  return { secret, leaf: facts, certChainPem: chainPem };
+  const ca = caOf(secret, where);
+  return ca === undefined ? { secret, leaf: facts, certChainPem: chainPem } : { secret, leaf: facts, certChainPem: chainPem, ca };
 }
 
 /** Reads a source (file, `-`, or Secret-volume folder), picks its single kubernetes.io/tls Secret and validates it. */
@@ -130,8 +165,9 @@ export async function readTlsSource(path: string, opts: { now?: Date; stdin?: No
   const tls = secrets.filter((s) => s.type === TLS_SECRET_TYPE);
   if (tls.length !== 1) {
     const found = secrets.map((s) => `${s.name} (${s.type ?? "Opaque"})`).join(", ");
+    const hint = tls.length === 0 ? `; ${CERT_MANAGER_SECRET_HINT} (kubectl get secret -n NAMESPACE NAME -o yaml > ${source === "<stdin>" ? "secret.yaml" : source})` : "; keep only the one to seal";
     throw new InvalidInputError(
-      `${source}: expected exactly one ${TLS_SECRET_TYPE} Secret, found ${tls.length} among: ${found}`,
+      `${source}: expected exactly one ${TLS_SECRET_TYPE} Secret, found ${tls.length} among: ${found}${hint}`,
     );
   }
   return validateTlsSecret(tls[0] as SecretManifest, { now: opts.now, source });

@@ -62,4 +62,10 @@ export interface TlsMaterial {
   readonly leaf: CertFacts;
   /** the PEM chain as given (`tls.crt`): public */
   readonly certChainPem: string;
+  /**
+   * The issuing CA as given (`ca.crt`, which cert-manager writes for private issuers): public, yet
+   * sealed and delivered with the rest, since all items of a SealedSecret come from one Secret.
+   * Absent when the Secret has no `ca.crt` or an empty one (ACME issuers leave it empty).
+   */
+  readonly ca?: string;
 }

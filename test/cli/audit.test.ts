@@ -4,7 +4,7 @@ import { auditLog } from "../../src/git/audit.ts";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import type { CommitSummary } from "../../src/git/trailers.ts";
 import { commitAndPush, withWorkspace } from "../../src/git/workspace.ts";
-import { type BareRemote, makeBareRemote, tempDir, writeFiles } from "../helpers/git-fixtures.ts";
+import { type BareRemote, makeBareRemote, remoteLog, tempDir, writeFiles } from "../helpers/git-fixtures.ts";
 import { runCli } from "./run-cli.ts";
 
 const wildseal = runCli;
@@ -50,6 +50,30 @@ describe("wildseal audit", () => {
       parsed.map((e) => (e as { actions: string[] }).actions),
       [["renew"], ["add"]],
     );
+  });
+
+  it("answers who onboarded a tenant: 'requested by' in the table, requestedBy in --json", async () => {
+    const onboarded = makeBareRemote({ files: { "wildseal.yaml": "kind: Config\n", "tenants/acme.yaml": "name: acme\n" } });
+    try {
+      const seed = remoteLog(onboarded.path, "main")[0]?.sha ?? "";
+      await withWorkspace({ repo: onboarded.path, branch: "main", credentials: NO_CREDENTIALS, env: { PATH: process.env.PATH } }, (ws) =>
+        commitAndPush(ws, {
+          render: async (dir) => {
+            writeFiles(dir, { "rendered/p/acme/s.yaml": "1" });
+            return { changes: [{ action: "add", tenants: ["acme"] }], certSha256: "1".repeat(64), certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" };
+          },
+        }),
+      );
+      const table = await wildseal(["audit", "--repo", onboarded.path]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.equal(table.stdout.split("\n")[2], `  requested by Pat Person <pat@example.com> (commit ${seed.slice(0, 12)}): acme`);
+      const json = await wildseal(["audit", "--repo", onboarded.path, "--json"]);
+      assert.equal(json.code, 0, json.stderr);
+      const [entry] = JSON.parse(json.stdout) as { requestedBy: unknown }[];
+      assert.deepEqual(entry?.requestedBy, [{ author: "Pat Person <pat@example.com>", commit: seed, tenants: ["acme"] }]);
+    } finally {
+      onboarded.cleanup();
+    }
   });
 
   it("exits 2 for a folder that is not a repository or a forbidden remote", async () => {

@@ -34,7 +34,7 @@ describe("namespace and object policy through the CLI", () => {
     const r = await runCli(["render", "--repo", dir, "--source-file", src]);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, `${KUBE_SYSTEM}\n`);
-    assert.match(r.stdout, /^hold {3}prod\/acme\n1 changed, 1 unchanged;/);
+    assert.match(r.stdout, /^hold {3}prod\/acme\n0 changed, 1 held, 1 unchanged;/);
     assert.deepEqual(hashTree(dir), before, "nothing under rendered/ changed");
     assert.doesNotMatch(readFileSync(join(dir, "rendered/prod/acme/sealed-secret.yaml"), "utf8"), /kube-system/);
 
@@ -55,7 +55,7 @@ describe("namespace and object policy through the CLI", () => {
     const dir = await makeRepo({ clusters: ["prod"], tenants: [] });
     const r = await runCli(["tenant", "add", "mallory", "--host", "mallory.example.com", "--namespace", "cert-manager", "--repo", dir]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /refusing to add tenant mallory:\n {2}spec\.namespace "cert-manager" is protected as the source Secret's namespace \(spec\.source in wildseal\.yaml\)/);
+    assert.match(r.stderr, /refusing to add tenant mallory:\n {2}--namespace "cert-manager": spec\.namespace "cert-manager" is protected as the source Secret's namespace \(spec\.source in wildseal\.yaml\)/);
     assert.deepEqual(
       (await runCli(["validate", "--repo", dir])).stdout,
       "ok: 1 config, 0 tenants, 1 template\n",

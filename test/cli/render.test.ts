@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { hashTree, makeLeaf, makeRepo, tempDir, tenantYaml, writeFiles } from "../render/render-fixture.ts";
 import { writeSourceSecret } from "../helpers/source-secret.ts";
+import { runCli } from "./run-cli.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -58,6 +59,19 @@ describe("wildseal render", () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^templates\/cm\.yaml:4:11: unknown placeholder \$\{tenant\.nam\}; known: /m);
     assert.deepEqual([...hashTree(dir).keys()], []);
+  });
+
+  test("a tenant held by an invalid file is listed and counted as held, not as changed; its output stays", async () => {
+    const dir = await makeRepo({ clusters: ["prod"], tenants: [{ name: "acme" }, { name: "beta" }] });
+    const src = await sourceFile();
+    const first = await runCli(["render", "--repo", dir, "--source-file", src.path]);
+    assert.equal(first.code, 0, first.stderr);
+    const before = hashTree(dir);
+    writeFiles(dir, { "tenants/beta.yaml": tenantYaml({ name: "beta" }).replace("kind: Tenant", "kind: Tenant\nbogus: 1") });
+    const r = await runCli(["render", "--repo", dir, "--source-file", src.path]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^hold {3}prod\/beta\n0 changed, 1 held, 1 unchanged; certificate [0-9a-f]{64} /);
+    assert.deepEqual(hashTree(dir), before);
   });
 
   test("--source-file is required (usage error, exit 2)", () => {

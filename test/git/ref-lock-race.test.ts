@@ -25,7 +25,7 @@ import {
 } from "../helpers/git-fixtures.ts";
 
 const SEED = { "wildseal.yaml": "kind: Config\n" };
-const FAST = { baseDelayMs: 5, maxDelayMs: 20 };
+const FAST = { initialMs: 5, maxMs: 20 };
 const SUMMARY: CommitSummary = {
   changes: [{ action: "add", tenants: ["acme"] }],
   certSha256: "ab".repeat(32),

@@ -153,7 +153,7 @@ describe("a smart-HTTP remote behind basic auth", () => {
         repo: `http://127.0.0.1:${port}/gone.git`,
         branch: "main",
         credentials: credentialsFromEnv({ WILDSEAL_GIT_TOKEN: TOKEN }),
-        retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 10 },
+        retry: { maxAttempts: 3, initialMs: 5, maxMs: 10 },
         log: (l) => lines.push(l),
         env: { PATH: process.env.PATH },
       }),

@@ -29,7 +29,7 @@ import {
 
 const SHA = "c0ffee".padEnd(64, "0");
 const SEED = { "wildseal.yaml": "kind: Config\n", "tenants/acme.yaml": "name: acme\n" };
-const FAST = { baseDelayMs: 5, maxDelayMs: 20 };
+const FAST = { initialMs: 5, maxMs: 20 };
 const remotes: BareRemote[] = [];
 after(() => {
   for (const r of remotes) r.cleanup();
@@ -316,7 +316,7 @@ describe("commit signing", () => {
         commitAndPush(ws, {
           render: renderTenants(["acme"]),
           author: { name: "Signer", email: "signer@example.com" },
-          sign: { format: "ssh", key: `${key}.pub` },
+          sign: { kind: "ssh", path: key },
         }),
       );
       const signers = join(keys.path, "allowed_signers");

@@ -3,8 +3,9 @@ import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import { createLogger } from "../../src/ops/logger.ts";
 import { createMetrics } from "../../src/ops/metrics.ts";
-import { backoffDelay, coalesce, startReconcileLoop, type ReconcileLoop } from "../../src/pipeline/loop.ts";
-import type { ReconcileOutcome, Trigger } from "../../src/pipeline/trigger.ts";
+import { backoffDelay } from "../../src/backoff.ts";
+import { coalesce, startReconcileLoop, type ReconcileLoop } from "../../src/pipeline/loop.ts";
+import type { ReconcileOutcome, Trigger } from "../../src/trigger.ts";
 
 const DEBOUNCE = 500;
 const RESYNC = 60_000;

@@ -8,7 +8,8 @@ import {
   scopeAnnotations,
   unsealSealedSecret,
 } from "../../src/seal/sealed-secret.ts";
-import { parseSealingCertificate, toPem } from "../../src/seal/sealing-cert.ts";
+import { parseSealingCertificate } from "../../src/seal/sealing-cert.ts";
+import { toPem } from "../../src/tls/pem.ts";
 import { loadPrivateKeys } from "../../src/seal/private-keys.ts";
 import { SCOPES } from "../../src/seal/scope.ts";
 import { SecretBytes, type SecretManifest } from "../../src/tls/types.ts";

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "../../src/ops/logger.ts";
-import type { Trigger } from "../../src/pipeline/trigger.ts";
+import type { Trigger } from "../../src/trigger.ts";
 import { authConfig, NO_CREDENTIALS, tokenCredentials } from "../../src/git/credentials.ts";
 import { createGitRunner } from "../../src/git/git-process.ts";
 import { classifyRemote } from "../../src/git/remote-url.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import type { Trigger } from "../../src/pipeline/trigger.ts";
+import type { Trigger } from "../../src/trigger.ts";
 import { startKubernetesSecretSource, type KubernetesSecretSource, type KubernetesSecretTiming } from "../../src/sources/kubernetes-secret.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
 import { captureLog } from "../helpers/capture-log.ts";

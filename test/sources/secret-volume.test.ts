@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readlink, rename, rm, symlink, writeFile } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import type { Trigger } from "../../src/pipeline/trigger.ts";
+import type { Trigger } from "../../src/trigger.ts";
 import { startSecretVolumeSource, type SecretVolumeSource } from "../../src/sources/secret-volume.ts";
 import { captureLog } from "../helpers/capture-log.ts";
 
@@ -95,10 +95,10 @@ describe("kubelet Secret volume source", () => {
   });
 
   it("does not trigger when a swap carries the same certificate and key", async () => {
-    await volume.create({ ...tls(1), "ca.crt": "ca v1" });
+    await volume.create({ ...tls(1), "extra.txt": "v1" });
     const rec = recorder();
     source = await startSecretVolumeSource({ dir: volume.dir, onTrigger: rec.sink, log, rereadIntervalMs: 0, settleMs: 20 });
-    await volume.swap({ ...tls(1), "ca.crt": "ca v2" }); // only a non-TLS item changed
+    await volume.swap({ ...tls(1), "extra.txt": "v2" }); // only an item wildseal does not seal changed
     await source.reread();
     await volume.swap(tls(2));
     await rec.waitFor(2, "real renewal");
@@ -109,12 +109,12 @@ describe("kubelet Secret volume source", () => {
   });
 
   it("never reports a torn read while swaps of the same certificate race with reads", async () => {
-    await volume.create({ ...tls(1), "ca.crt": "ca 0" });
+    await volume.create({ ...tls(1), "extra.txt": "0" });
     const rec = recorder();
     source = await startSecretVolumeSource({ dir: volume.dir, onTrigger: rec.sink, log, rereadIntervalMs: 0, settleMs: 0 });
     const reads: Promise<void>[] = [];
     for (let i = 1; i <= 30; i++) {
-      const swapping = volume.swap({ ...tls(1), "ca.crt": `ca ${i}` });
+      const swapping = volume.swap({ ...tls(1), "extra.txt": `${i}` });
       reads.push(source.reread());
       await swapping;
       reads.push(source.reread());

@@ -10,7 +10,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { startOpsServer, type OpsServer } from "../../src/ops/http-server.ts";
 import { createLogger } from "../../src/ops/logger.ts";
 import { createMetrics } from "../../src/ops/metrics.ts";
-import type { Trigger } from "../../src/pipeline/trigger.ts";
+import type { Trigger } from "../../src/trigger.ts";
 import { admitWebhookRequest, bodyEncoding, createByteBudget, createWebhookHandler } from "../../src/sources/webhook.ts";
 
 const SECRET = "admission-test-secret";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { startReconcileLoop, summarizeTriggers } from "../../src/pipeline/loop.ts";
-import type { Trigger } from "../../src/pipeline/trigger.ts";
+import type { Trigger } from "../../src/trigger.ts";
 import { captureLog } from "../helpers/capture-log.ts";
 
 /** what the webhook hands the loop for one delivery */

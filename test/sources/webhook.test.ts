@@ -5,7 +5,7 @@ import { sign } from "@octokit/webhooks-methods";
 import { startOpsServer, type OpsServer } from "../../src/ops/http-server.ts";
 import { createLogger } from "../../src/ops/logger.ts";
 import { createMetrics } from "../../src/ops/metrics.ts";
-import type { Trigger } from "../../src/pipeline/trigger.ts";
+import type { Trigger } from "../../src/trigger.ts";
 import { createWebhookHandler } from "../../src/sources/webhook.ts";
 
 const SECRET = "webhook-secret-for-tests";

@@ -1,0 +1,106 @@
+import type { Diagnostic } from "../errors.ts";
+import { InvalidInputError } from "../errors.ts";
+import { readExistingTree } from "./rendered-files.ts";
+import { ANNOTATION, readCommittedSealedSecret } from "./sealed-secret-document.ts";
+import { rfc3339 } from "./sealed-secret-document.ts";
+import { mapLimit } from "../map-limit.ts";
+import { loadRepositoryModel } from "../model/load-repository.ts";
+import type { WildsealConfig } from "../model/types.ts";
+
+/**
+ * `wildseal tenant list`: each valid tenant with the certificate its committed SealedSecret
+ * carries (the public `wildseal.dev/cert-not-after` annotation) and the last commit that changed
+ * its file. Git history is asked through `lastChange`, so this module runs no processes.
+ */
+
+export interface LastChange {
+  readonly commit: string;
+  /** `Name <email>` */
+  readonly author: string;
+  /** RFC 3339 UTC */
+  readonly date: string;
+}
+
+export interface TenantRow {
+  readonly name: string;
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly hosts: readonly string[];
+  /** RFC 3339 UTC, from the tenant's rendered SealedSecret; null when it has none (not rendered yet) */
+  readonly certificateNotAfter: string | null;
+  /** null outside a Git repository, or when the file was never committed */
+  readonly lastChange: LastChange | null;
+}
+
+export interface TenantListing {
+  readonly rows: readonly TenantRow[];
+  /** invalid tenant files (not listed) and an unreadable output folder: worth a warning, not a failure */
+  readonly problems: readonly Diagnostic[];
+}
+
+/** How many `git log` processes may run at once. */
+const GIT_CONCURRENCY = 4;
+
+export async function listTenants(repoDir: string, lastChange: (file: string) => Promise<LastChange | null>): Promise<TenantListing> {
+  const model = await loadRepositoryModel(repoDir);
+  if (model.config === undefined) {
+    throw new InvalidInputError("wildseal.yaml is invalid: fix it first (wildseal validate)", model.diagnostics);
+  }
+  const problems: Diagnostic[] = model.diagnostics.filter((d) => d.path.startsWith("tenants"));
+  const notAfter = await committedNotAfter(repoDir, model.config, problems);
+  const changes = await mapLimit(model.tenants, GIT_CONCURRENCY, (t) => lastChange(t.file));
+  const rows = model.tenants.map((t, i) => ({
+    name: t.name,
+    cluster: t.cluster,
+    namespace: t.namespace,
+    hosts: t.hosts,
+    certificateNotAfter: notAfter.get(`${t.cluster}/${t.name}`) ?? null,
+    lastChange: changes[i] ?? null,
+  }));
+  return { rows, problems };
+}
+
+/** `cluster/tenant` → the cert-not-after of the SealedSecret in that tenant's output folder. */
+async function committedNotAfter(repoDir: string, config: WildsealConfig, problems: Diagnostic[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let tree;
+  try {
+    tree = await readExistingTree(repoDir, config.output);
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    problems.push(...e.diagnostics);
+    return out;
+  }
+  for (const [cluster, c] of tree) {
+    for (const [tenant, t] of c.tenants) {
+      for (const [file, bytes] of t.files) {
+        const ss = readCommittedSealedSecret(bytes, `${config.output}/${cluster}/${tenant}/${file}`);
+        const date = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
+        if (!Number.isNaN(date.getTime())) out.set(`${cluster}/${tenant}`, rfc3339(date));
+      }
+    }
+  }
+  return out;
+}
+
+const pad = (s: string, n: number): string => s + " ".repeat(Math.max(0, n - s.length));
+
+/** The table `tenant list` prints; `-` where nothing is known. */
+export function formatTenantTable(rows: readonly TenantRow[]): string {
+  const header = ["NAME", "CLUSTER", "NAMESPACE", "HOSTS", "NOT-AFTER", "LAST-CHANGE"];
+  const cells = rows.map((r) => [
+    r.name,
+    r.cluster,
+    r.namespace,
+    r.hosts.join(","),
+    r.certificateNotAfter ?? "-",
+    r.lastChange === null ? "-" : `${r.lastChange.date} ${r.lastChange.commit.slice(0, 7)} ${r.lastChange.author}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
+  const line = (c: readonly string[]): string =>
+    c
+      .map((x, i) => (i === c.length - 1 ? x : pad(x, (widths[i] ?? 0) + 2)))
+      .join("")
+      .trimEnd();
+  return [header, ...cells].map(line).join("\n") + "\n";
+}
