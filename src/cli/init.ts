@@ -1,4 +1,4 @@
-import { link, lstat, mkdir, mkdtemp, readFile, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readFile, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { InvalidInputError, UsageError } from "../errors.ts";
@@ -8,6 +8,7 @@ import { wildsealVersion } from "../package-info.ts";
 import { DEFAULT_SEALED_SECRET_TEMPLATE } from "../render/default-template.ts";
 import { parseSealingCertificate } from "../seal/sealing-cert.ts";
 import { cliContext } from "./io.ts";
+import { lstatOrUndefined } from "../lstat-or-undefined.ts";
 
 /**
  * `wildseal init [DIR] --source-secret NS/NAME --cluster NAME=CERT.pem|NAME [--controller NS/NAME]…`:
@@ -135,14 +136,6 @@ async function mkdirCreated(dir: string): Promise<boolean> {
   return true;
 }
 
-async function lstatOrUndefined(path: string) {
-  try {
-    return await lstat(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-}
 
 /**
  * Why a file can not be written: it exists, or a folder on its way is a symbolic link (it could

@@ -1,4 +1,3 @@
-import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Diagnostic } from "../errors.ts";
 import { InvalidInputError } from "../errors.ts";
@@ -18,6 +17,7 @@ import { compareCodeUnits } from "../model/load-tenants.ts";
 import type { InMemoryTenantFile } from "../model/load-tenants.ts";
 import { readRepoFile } from "../model/read-repo-file.ts";
 import type { WildsealConfig } from "../model/types.ts";
+import { lstatOrUndefined } from "../lstat-or-undefined.ts";
 
 /**
  * Everything `wildseal validate` checks, in one run, for every file: wildseal.yaml, each tenant
@@ -119,15 +119,6 @@ async function assertRepository(repoDir: string): Promise<void> {
   if ((await lstatOrUndefined(join(repoDir, CONFIG_FILE))) === undefined) throw new NotARepositoryError(repoDir, "no-config");
 }
 
-async function lstatOrUndefined(path: string) {
-  try {
-    return await lstat(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw e;
-  }
-}
 
 function sortStable(ds: readonly Diagnostic[]): Diagnostic[] {
   return [...ds].sort((a, b) => compareCodeUnits(a.path, b.path) || a.line - b.line || a.col - b.col);

@@ -6,6 +6,7 @@ import type { Diagnostic } from "../errors.ts";
 import type { ExistingClusterOutput, ExistingTenantOutput, ExistingTree } from "./plan.ts";
 import { GENERATED_PREFIX, KUSTOMIZATION, assertInside, isDnsLabel, outputPath, outputRoot } from "./tree.ts";
 import { mapLimit, READ_CONCURRENCY } from "../map-limit.ts";
+import { lstatOrUndefined } from "../lstat-or-undefined.ts";
 
 /**
  * The rendered tree on disk: read once before planning, written file by file afterwards.
@@ -19,14 +20,6 @@ import { mapLimit, READ_CONCURRENCY } from "../map-limit.ts";
 const MAX_RENDERED_FILE_BYTES = 1024 * 1024;
 const OVERSIZE = Buffer.alloc(0);
 
-async function lstatOrUndefined(path: string) {
-  try {
-    return await lstat(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-}
 
 /** A file below the output folder: ours (header present; bytes, or OVERSIZE when too big to keep) or not. */
 type OutputFile = { readonly kind: "generated"; readonly bytes: Buffer } | { readonly kind: "foreign" };

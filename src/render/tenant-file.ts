@@ -1,4 +1,4 @@
-import { link, lstat, mkdir, readdir, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, unlink, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Diagnostic } from "../errors.ts";
@@ -17,6 +17,7 @@ import { checkRepoFolder } from "../model/repo-paths.ts";
 import { schemaComment } from "../model/schema-url.ts";
 import { TENANTS_DIR } from "../model/tenant-schema.ts";
 import type { Tenant, WildsealConfig } from "../model/types.ts";
+import { lstatOrUndefined } from "../lstat-or-undefined.ts";
 
 /**
  * Tenant files as `wildseal tenant add` and `tenant remove` write them: built from the flags,
@@ -245,15 +246,6 @@ function stemOf(file: string): string {
   return file.slice(file.lastIndexOf("/") + 1).replace(/\.ya?ml$/, "");
 }
 
-async function lstatOrUndefined(path: string) {
-  try {
-    return await lstat(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw e;
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   return (await lstatOrUndefined(path)) !== undefined;

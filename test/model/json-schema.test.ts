@@ -10,6 +10,7 @@ import { SCHEMA_FILES, schemaUrl } from "../../src/model/schema-url.ts";
 import { tenantSchema } from "../../src/model/tenant-schema.ts";
 import { packageRoot, wildsealVersion } from "../../src/package-info.ts";
 import { parseYamlDocument } from "../../src/yaml/load.ts";
+import { ONE_CLUSTER_CONFIG } from "./repo-fixture.ts";
 
 const root = packageRoot();
 
@@ -43,15 +44,7 @@ spec:
   hosts: [acme.example.com]
 `;
 
-const CONFIG = `apiVersion: wildseal.dev/v1alpha1
-kind: Config
-metadata: {name: example}
-spec:
-  source: {namespace: cert-manager, name: wildcard-example-com}
-  clusters:
-    - name: prod-east
-      sealingCert: clusters/prod-east/sealed-secrets.pem
-`;
+const CONFIG = ONE_CLUSTER_CONFIG;
 
 describe("JSON Schemas in schemas/", () => {
   it("are what `npm run schemas` generates from the zod schemas (else: run npm run schemas)", () => {

@@ -7,18 +7,10 @@ import { formatDiagnostic } from "../../src/errors.ts";
 import { generateCa, generateLeaf, tlsSecretOf } from "../../src/tls/generate.ts";
 import { validateTlsSecret } from "../../src/tls/tls-material.ts";
 import type { TlsMaterial } from "../../src/tls/types.ts";
-import { makeRepo, tenantYaml } from "../model/repo-fixture.ts";
+import { makeRepo, ONE_CLUSTER_CONFIG as ONE_CERT_CLUSTER_CONFIG, tenantYaml } from "../model/repo-fixture.ts";
 
 /** One cluster that fetches its sealing certificate from the controller: no certificate file to check. */
-const ONE_CLUSTER_CONFIG = `apiVersion: wildseal.dev/v1alpha1
-kind: Config
-metadata: {name: example}
-spec:
-  source: {namespace: cert-manager, name: wildcard-example-com}
-  clusters:
-    - name: prod-east
-      controller: {}
-`;
+const ONE_CLUSTER_CONFIG = ONE_CERT_CLUSTER_CONFIG.replace("sealingCert: clusters/prod-east/sealed-secrets.pem", "controller: {}");
 
 const formatted = (ds: readonly Parameters<typeof formatDiagnostic>[0][]): string[] => ds.map(formatDiagnostic);
 
