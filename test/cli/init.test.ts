@@ -84,24 +84,44 @@ describe("wildseal init", () => {
     assert.deepEqual(report.model.config?.clusters.map((c) => c.name), ["prod-east", "prod-west"]);
     assert.deepEqual(report.model.config?.source, { namespace: "cert-manager", name: "wildcard-example-com" });
 
-    writeFileSync(join(dir, "tenants/acme.yaml"), "apiVersion: wildseal.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: acme\nspec:\n  cluster: prod-east\n  hosts: [acme.example.com]\n");
-    writeFileSync(join(dir, "tenants/initech.yaml"), "apiVersion: wildseal.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: initech\nspec:\n  cluster: prod-west\n  hosts: [initech.example.com]\n");
+    // the newcomer's path: three tenants through `tenant add` (one with --value), validate against the
+    // certificate, render
     const leaf = await generateLeaf(await generateCa(), { dnsNames: ["*.example.com"] });
     const secretDir = tempDir("wildseal-init-source-");
     try {
       const source = writeSourceSecret(secretDir.path, leaf.certPem, leaf.keyPem.reveal());
+      for (const args of [
+        ["acme", "--host", "acme.example.com", "--cluster", "prod-east"],
+        ["initech", "--host", "initech.example.com", "--cluster", "prod-west"],
+        ["globex", "--host", "shop.example.com", "--cluster", "prod-east", "--value", "team.name=payments", "--source-file", source],
+      ]) {
+        const added = await runCli(["tenant", "add", ...args, "--repo", dir]);
+        assert.equal(added.code, 0, added.stderr);
+      }
+      assert.match(readFileSync(join(dir, "tenants/globex.yaml"), "utf8"), /values:\n {4}team:\n {6}name: payments\n/);
+      const validated = await runCli(["validate", "--repo", dir, "--source-file", source]);
+      assert.equal(validated.code, 0, validated.stderr);
+      assert.equal(validated.stdout, "ok: 1 config, 3 tenants, 1 template\n");
       const render = await runCli(["render", "--repo", dir, "--source-file", source]);
       assert.equal(render.stderr, "");
       assert.equal(render.code, 0);
-      assert.match(render.stdout, /^add {4}prod-east\/acme\nadd {4}prod-west\/initech\n/);
+      assert.match(render.stdout, /^add {4}prod-east\/acme\nadd {4}prod-east\/globex\nadd {4}prod-west\/initech\n/);
+
+      // a bad tenant: every problem of the file in one run, each at its position
+      writeFileSync(join(dir, "tenants/bad.yaml"), "apiVersion: wildseal.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: bad\nspec:\n  cluster: prod-east\n  hosts: [shop.example.org]\n  scope: everywhere\n");
+      const bad = await runCli(["validate", "--repo", dir, "--source-file", source]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /^tenants\/bad\.yaml:7:11: host shop\.example\.org is not covered by the certificate/m);
+      assert.match(bad.stderr, /^tenants\/bad\.yaml:8:10: spec\.scope must be one of/m);
+      assert.match(bad.stdout, /^2 problems: /);
     } finally {
       secretDir.cleanup();
     }
-    for (const [cluster, tenant] of [["prod-east", "acme"], ["prod-west", "initech"]] as const) {
+    for (const [cluster, tenant] of [["prod-east", "acme"], ["prod-east", "globex"], ["prod-west", "initech"]] as const) {
       const k = spawnSync("kubectl", ["kustomize", join(dir, "rendered", cluster)], { encoding: "utf8", timeout: 60_000 });
       assert.equal(k.error, undefined, `kubectl could not run: ${String(k.error)}; install kubectl (it is required by this test)`);
       assert.equal(k.status, 0, k.stderr);
-      assert.deepEqual([...k.stdout.matchAll(/^kind: (\S+)$/gm)].map((m) => m[1]), ["SealedSecret"], "the example Ingress is not rendered");
+      assert.ok([...k.stdout.matchAll(/^kind: (\S+)$/gm)].every((m) => m[1] === "SealedSecret"), "the example Ingress is not rendered");
       const path = join(dir, "rendered", cluster, tenant, "sealed-secret.yaml");
       const [sealed] = parseSealedSecrets(readFileSync(path, "utf8"), path);
       assert.ok(sealed);
