@@ -4,13 +4,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { backoffDelay } from "../backoff.ts";
 import { DependencyError, UsageError } from "../errors.ts";
 import { isReviewBranch, REVIEW_BRANCH_PREFIX, reviewBranchName, validateBranchName } from "./branch-name.ts";
-import { authConfig, type GitConfigEntry, type GitCredentials, scrubSecrets, tokenCredentials } from "./credentials.ts";
+import { authConfig, type GitConfigEntry, type GitCredentials, scrubSecrets } from "./credentials.ts";
 import { classifyFailure, createGitRunner, dependencyError, GitFailure, type GitRunner, refRace, remoteRefusals } from "./git-process.ts";
-import { type ClassifiedRemote, classifyRemote, redactUrl, splitUserinfo } from "./remote-url.ts";
+import { type ClassifiedRemote, redactUrl } from "./remote-url.ts";
 import { CLONE_PREFIX, makeOwnedTempDir, sweepDeadOwners } from "./temp-clones.ts";
 import { type CommitSummary, commitMessage } from "./trailers.ts";
 import { authorProblem, type CommitAuthor, resolveAuthor } from "./commit-identity.ts";
 import { type PreparedSigning, prepareSigning, type SigningKey } from "./signing.ts";
+import { remoteAccess } from "./remote-access.ts";
 
 /** A private clone of one branch of a remote, in a fresh 0700 temporary folder. */
 export interface Workspace {
@@ -158,7 +159,7 @@ function internals(ws: Workspace): GitWorkspace {
  */
 export async function openWorkspace(opts: OpenWorkspaceOptions): Promise<Workspace> {
   const branch = validateBranchName(opts.branch);
-  const { remote, credentials } = remoteAndCredentials(opts.repo, opts.credentials);
+  const { remote, credentials } = remoteAccess(opts.repo, opts.credentials);
   const env = opts.env ?? process.env;
   const log: LogLine = (line) => opts.log?.(scrubSecrets(line, credentials));
   const auth = authConfig(credentials, remote);
@@ -444,18 +445,6 @@ async function checkoutStart(w: GitWorkspace, refs: RemoteRefs, policy: MissingB
 async function fetchBranchRaw(w: GitWorkspace, branch: string): Promise<string> {
   await w.net.run(["fetch", "--quiet", "--no-tags", "--depth=1", "origin", `+refs/heads/${branch}:refs/remotes/origin/${branch}`]);
   return (await w.local.run(["rev-parse", "--verify", `refs/remotes/origin/${branch}^{commit}`])).trim();
-}
-
-function remoteAndCredentials(repo: string, given: GitCredentials): { remote: ClassifiedRemote; credentials: GitCredentials } {
-  const split = splitUserinfo(classifyRemote(repo));
-  // a token inside the URL moves into the header: the clone's config keeps the bare URL
-  if (given.kind === "none" && split.password !== undefined) {
-    return {
-      remote: split.remote,
-      credentials: tokenCredentials(Buffer.from(split.password, "utf8"), "the --repo URL's password", split.username),
-    };
-  }
-  return { remote: split.remote, credentials: given };
 }
 
 async function revParse(local: GitRunner, rev: string): Promise<string | null> {

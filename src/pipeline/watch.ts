@@ -16,9 +16,9 @@ import { tmpdir } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { InvalidInputError } from "../errors.ts";
 import type { GitCredentials } from "../git/credentials.ts";
-import { authConfig, tokenCredentials } from "../git/credentials.ts";
+import { authConfig } from "../git/credentials.ts";
+import { displayRemote, remoteAccess } from "../git/remote-access.ts";
 import { createGitRunner, type GitRunner } from "../git/git-process.ts";
-import { classifyRemote, splitUserinfo } from "../git/remote-url.ts";
 import type { CommitAuthor, CommitSigning } from "../git/workspace.ts";
 import { startOpsServer, type ListenAddress, type OpsServer } from "../ops/http-server.ts";
 import type { Logger } from "../ops/logger.ts";
@@ -250,7 +250,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
       });
     }
     feed = await startFeed(opts.source, sink, log);
-    poll = startGitPoll({ remote: pollRemote(opts.repo), branch: opts.branch, intervalMs: opts.pollIntervalMs, onTrigger: sink, log, git: pollRunner(opts.repo, opts.credentials, opts.delivery) });
+    poll = startGitPoll({ remote: displayRemote(opts.repo), branch: opts.branch, intervalMs: opts.pollIntervalMs, onTrigger: sink, log, git: pollRunner(opts.repo, opts.credentials, opts.delivery) });
     if (opts.leaderElection !== undefined) {
       const le = opts.leaderElection;
       elector = startLeaderElection({
@@ -273,7 +273,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
   const currentFeed = feed;
   // the catch-up reconcile: whatever happened while wildseal was down
   void currentFeed.ready().then(() => sink({ kind: "startup" }));
-  log.info({ repo: redactedRepo(opts.repo), branch: opts.branch, source: currentFeed.label, mode: opts.delivery.kind }, "watching");
+  log.info({ repo: displayRemote(opts.repo), branch: opts.branch, source: currentFeed.label, mode: opts.delivery.kind }, "watching");
 
   const shutdownSteps = [
     { name: "sources", stop: stopSources },
@@ -383,30 +383,17 @@ async function startManifestFeed(path: string, intervalMs: number, sink: Trigger
   };
 }
 
-/** What ls-remote is given: the remote without userinfo (a token in the URL travels as a header). */
-function pollRemote(repo: string): string {
-  return splitUserinfo(classifyRemote(repo)).remote.url;
-}
-
 /**
  * A runner for the poll's ls-remote with the credentials the sync uses (a GitHub App's installation
  * token included, fetched anew as it expires), passed to git through the environment.
  */
 export function pollRunner(repo: string, given: GitCredentials, delivery: Delivery): GitRunner {
-  const split = splitUserinfo(classifyRemote(repo));
   const current = gitCredentialSource(repo, delivery, given);
   return {
     async run(args) {
-      const fromDelivery = await current();
-      const credentials =
-        fromDelivery.kind === "none" && split.password !== undefined
-          ? tokenCredentials(Buffer.from(split.password, "utf8"), "the --repo URL's password", split.username)
-          : fromDelivery;
-      return createGitRunner({ baseDir: tmpdir(), credentials, auth: authConfig(credentials, split.remote) }).run(args);
+      const { remote, credentials } = remoteAccess(repo, await current());
+      return createGitRunner({ baseDir: tmpdir(), credentials, auth: authConfig(credentials, remote) }).run(args);
     },
   };
 }
 
-function redactedRepo(repo: string): string {
-  return splitUserinfo(classifyRemote(repo)).remote.url;
-}
