@@ -8,13 +8,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { dumpYaml } from "../../src/yaml/dump.ts";
+import { FLUX_BINARIES, FLUX_NAMESPACE, fluxCommands, spawnFluxController, type FluxControllers } from "./flux.ts";
 import { generateClusterPki } from "./pki.ts";
 import { processesInGroup, run, spawnManaged, stopManaged, tailOf, type ManagedProcess } from "./processes.ts";
 
 /**
  * A real, throw-away Kubernetes control plane for the e2e suite: etcd and kube-apiserver on 127.0.0.1 (free
  * ports chosen at run time, RBAC, ServiceAccount issuer), the SealedSecret CRD from the controller's module, and
- * the real sealed-secrets controller running outside the cluster with a TokenRequest token. Everything lives in a
+ * the real sealed-secrets controller running outside the cluster with a TokenRequest token; on request
+ * kube-controller-manager (garbage collector, namespaces) and Flux's source- and kustomize-controller. Everything lives in a
  * private temp folder that stop() removes, after checking that no process of the cluster is left.
  */
 
@@ -34,6 +36,11 @@ export interface StartClusterOptions {
    * without it a Secret owned by a deleted SealedSecret is never removed, and deleted namespaces stay Terminating
    */
   controllerManager?: boolean;
+  /**
+   * run Flux's source-controller and kustomize-controller (default false), after installing their CRDs
+   * (bin/flux-crds) and the flux-system namespace; see flux.ts
+   */
+  flux?: boolean;
   /** extra controller flags, e.g. ["--key-renew-period=0"] */
   controllerArgs?: readonly string[];
   /** keep process logs here instead of inside the temp folder (which stop() removes) */
@@ -49,11 +56,13 @@ export interface Cluster {
   readonly adminKubeConfig: KubeConfig;
   /** the controller's HTTP endpoint (/healthz, /v1/cert.pem), or undefined when it was not started */
   readonly controllerUrl: string | undefined;
+  /** the Flux controllers, when started with `flux: true` */
+  readonly flux: FluxControllers | undefined;
   readonly binDir: string;
   /** the cluster's private temp folder (removed by stop) */
   readonly tmpDir: string;
   /** path of a binary: kube-apiserver, etcd, controller, kubeseal, kubectl (PATH's kubectl when none was built) */
-  bin(name: "kube-apiserver" | "etcd" | "controller" | "kubeseal" | "kubectl" | "kube-controller-manager"): string;
+  bin(name: "kube-apiserver" | "etcd" | "controller" | "kubeseal" | "kubectl" | "kube-controller-manager" | "source-controller" | "kustomize-controller"): string;
   /** runs kubectl as admin against this cluster; resolves with stdout */
   kubectl(args: readonly string[], input?: string): Promise<string>;
   /** process-group ids of every component ever started (for stray-process checks after stop) */
@@ -160,7 +169,7 @@ function kubeconfigYaml(server: string, caPem: string, certPem: string, keyPem: 
 
 export async function startCluster(opts: StartClusterOptions = {}): Promise<Cluster> {
   const binDir = opts.binDir ?? (await ensureBinaries());
-  for (const b of ["kube-apiserver", "etcd", "controller", "kubeseal", "sealedsecrets.crd.yaml", ...(opts.controllerManager ? ["kube-controller-manager"] : [])]) {
+  for (const b of ["kube-apiserver", "etcd", "controller", "kubeseal", "sealedsecrets.crd.yaml", ...(opts.controllerManager ? ["kube-controller-manager"] : []), ...(opts.flux ? FLUX_BINARIES : [])]) {
     if (!existsSync(join(binDir, b))) throw new Error(`${join(binDir, b)} is missing: run test/e2e/setup`);
   }
   const timeout = opts.readyTimeoutMs ?? 120_000;
@@ -308,6 +317,27 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
       });
     }
 
+    let flux: FluxControllers | undefined;
+    if (opts.flux) {
+      // every CRD both controllers watch: source-controller starts reconcilers for GitRepository, HelmRepository,
+      // HelmChart, Bucket and OCIRepository and exits when one of their kinds is not served
+      const crds = join(binDir, "flux-crds");
+      await kubectl(["apply", "--server-side", "-f", crds]);
+      await kubectl(["wait", "--for=condition=Established", "--timeout=60s", "-f", crds]);
+      await kubectl(["create", "namespace", FLUX_NAMESPACE]);
+      const [sourceMetrics, sourceHealth, storage, kustomizeMetrics, kustomizeHealth] = (await freePorts(5)) as [number, number, number, number, number];
+      const storagePath = join(tmpDir, "flux-storage");
+      mkdirSync(storagePath, { mode: 0o700 });
+      const procs: ManagedProcess[] = [];
+      for (const cmd of fluxCommands({ binDir, kubeconfigPath, storagePath, env: baseEnv, ports: { sourceMetrics, sourceHealth, storage, kustomizeMetrics, kustomizeHealth } })) {
+        const p = track(spawnFluxController(cmd, logDir));
+        procs.push(p);
+        await waitReady(p, "/readyz", timeout, async () => (await get(cmd.healthUrl)).status === 200);
+      }
+      const [sourceController, kustomizeController] = procs as [ManagedProcess, ManagedProcess];
+      flux = { sourceController, kustomizeController, storageUrl: `http://127.0.0.1:${storage}` };
+    }
+
     const adminKubeConfig = new KubeConfig();
     adminKubeConfig.loadFromFile(kubeconfigPath);
 
@@ -316,6 +346,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Clus
       apiserverUrl,
       adminKubeConfig,
       controllerUrl,
+      flux,
       binDir,
       tmpDir,
       bin,
