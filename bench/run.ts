@@ -1,4 +1,10 @@
-/** `npm run bench`: every benchmark, one after the other (bench/render.ts, and bench/seal.ts when present). */
+/**
+ * `npm run bench`: the throughput benchmarks, one after the other (bench/render.ts, and bench/seal.ts
+ * when present). The watch-side measurements are run by hand, one at a time, because each needs
+ * something set up or minutes of quiet: bench/watch.ts (the built CLI: idle RSS, event → commit
+ * latency), bench/sources.ts (change → trigger latency of the Secret and volume sources) and
+ * bench/ops-flood.ts (the ops endpoint under connection and body floods); each header says how.
+ */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -9,8 +9,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Bottom to top. "." is src/'s own files (errors.ts, package-info.ts, …): the floor everything may use. */
-export const LAYERS = [".", "yaml", "tls", "seal", "model", "render", "git", "github", "ops", "sources", "pipeline", "cli"];
+/**
+ * Bottom to top. "." is src/'s own files (errors.ts, package-info.ts, …): the floor everything may use.
+ * kube/ (Kubernetes API access) sits below ops/ and sources/: the Secret watch, the Lease and the
+ * one-shot commands (seal, sync --source-secret) all use it, and it needs nothing above tls/.
+ */
+export const LAYERS = [".", "yaml", "tls", "seal", "model", "render", "git", "github", "kube", "ops", "sources", "pipeline", "cli"];
 
 /** Every relative import specifier of a TypeScript source, with its line: static, re-export and dynamic. */
 export function importsOf(text) {

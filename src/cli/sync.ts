@@ -8,6 +8,7 @@ import { parseSecretRef, type CertificateSource } from "../pipeline/certificate-
 import { sync, type Delivery, type SyncOutcome } from "../pipeline/sync.ts";
 import { cliContext, type CliIo } from "./io.ts";
 import { redactUrl } from "../git/remote-url.ts";
+import { lineLog } from "../line-log.ts";
 import { AUTHOR_HELP, type CommitAuthor, resolveAuthor } from "../git/commit-identity.ts";
 import { loadSigningKey, SIGNING_KEY_ENV, SIGNING_KEY_HELP, type SigningKey } from "../git/signing.ts";
 import { addRemovalOptions, removalsFromFlags, type RemovalFlags } from "./removal-flags.ts";
@@ -201,7 +202,8 @@ export function register(program: Command): void {
         maxAttempts,
         removals: removalsFromFlags(flags),
         controllerCerts: controllerCertsFromFlags(flags),
-        log: (line) => ctx.io.stderr(`${line}\n`),
+        // every line, whatever its level, as before: the one-shot sync narrates on stderr
+        log: lineLog((line) => ctx.io.stderr(`${line}\n`)),
       });
       for (const line of outcomeLines(outcome)) ctx.io.stdout(`${line}\n`);
       for (const d of outcome.diagnostics) ctx.io.stderr(`${formatDiagnostic(d)}\n`);

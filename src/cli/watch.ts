@@ -8,7 +8,8 @@ import { credentialsFromEnv } from "../git/credentials.ts";
 import { parseListenAddress, type ListenAddress } from "../ops/http-server.ts";
 import { createLogger } from "../ops/logger.ts";
 import { handleTermination } from "../ops/shutdown.ts";
-import { startWatch, watchSourceForPath, type WatchSource } from "../pipeline/watch.ts";
+import { watchSourceForPath, type WatchSource } from "../pipeline/certificate-feed.ts";
+import { startWatch } from "../pipeline/watch.ts";
 import { cliContext } from "./io.ts";
 import { addRemovalOptions, removalsFromFlags, type RemovalFlags } from "./removal-flags.ts";
 import {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { UsageError } from "../errors.ts";
+import type { Log, LogFn } from "../log.ts";
 import { SecretBytes } from "../tls/types.ts";
 import { type ClassifiedRemote, httpOrigin, isLoopbackHost, redactUrlsIn } from "./remote-url.ts";
 
@@ -123,6 +124,27 @@ export function scrubSecrets(text: string, credentials: GitCredentials): string 
     }
   }
   return redactUrlsIn(out);
+}
+
+/**
+ * `log` with scrubSecrets applied to every message (children included): git's own output, quoted in
+ * a message, may echo a URL or a header with the token.
+ */
+export function scrubbedLog(log: Log, credentials: GitCredentials): Log {
+  const scrub =
+    (fn: LogFn): LogFn =>
+    (a: string | Record<string, unknown>, msg?: string): void => {
+      if (typeof a === "string") fn(scrubSecrets(a, credentials));
+      else if (msg === undefined) fn(a);
+      else fn(a, scrubSecrets(msg, credentials));
+    };
+  return {
+    debug: scrub(log.debug.bind(log)),
+    info: scrub(log.info.bind(log)),
+    warn: scrub(log.warn.bind(log)),
+    error: scrub(log.error.bind(log)),
+    child: (bindings) => scrubbedLog(log.child(bindings), credentials),
+  };
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

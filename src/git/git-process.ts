@@ -68,7 +68,8 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
   const env = gitEnv(opts.env ?? process.env, config);
   // simple-git's debug output (DEBUG=simple-git) prints each child's environment, which here
   // would hold the Authorization header: credentialed commands bypass it
-  if (auth.length > 0) return spawnRunner(opts.baseDir, env, opts.credentials, opts.signal);
+  // and an abortable command must take its helpers with it (see spawnRunner)
+  if (auth.length > 0 || opts.signal !== undefined) return spawnRunner(opts.baseDir, env, opts.credentials, opts.signal);
   const git: SimpleGit = simpleGit({
     baseDir: opts.baseDir,
     ...(opts.signal === undefined ? {} : { abort: opts.signal }),
@@ -100,19 +101,37 @@ export function createGitRunner(opts: GitRunnerOptions): GitRunner {
   };
 }
 
-/** Runs git directly: same environment, output and failure shape as the simple-git runner. */
+/**
+ * Runs git directly: same environment, output and failure shape as the simple-git runner. git talks to
+ * a remote through helper processes (git-remote-http, ssh, git-receive-pack) that outlive a killed git
+ * and could still complete a push after the reconcile was abandoned; so git runs as the leader of its
+ * own process group, and stopping it (abort, stall) kills the whole group.
+ */
 function spawnRunner(baseDir: string, env: Record<string, string>, credentials: GitCredentials, signal?: AbortSignal): GitRunner {
   return {
     run: (args) =>
       new Promise((resolve, reject) => {
-        const child = spawn("git", [...args], { cwd: baseDir, env, stdio: ["ignore", "pipe", "pipe"], ...(signal === undefined ? {} : { signal, killSignal: "SIGKILL" as const }) });
+        if (signal?.aborted === true) return reject(new GitFailure(args, "not started: the operation was aborted"));
+        // Without a signal (a one-shot command) git stays in the caller's group, so Ctrl-C in a terminal
+        // reaches it and its helpers as before.
+        const child = spawn("git", [...args], { cwd: baseDir, env, stdio: ["ignore", "pipe", "pipe"], detached: signal !== undefined });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let stalled = false;
         let timer = setTimeout(stall, GIT_STALL_TIMEOUT_MS);
+        const killGroup = (): void => {
+          try {
+            if (signal === undefined || child.pid === undefined) child.kill("SIGKILL");
+            else process.kill(-child.pid, "SIGKILL");
+          } catch {
+            child.kill("SIGKILL"); // the group is gone already, or was never made
+          }
+        };
+        signal?.addEventListener("abort", killGroup, { once: true });
+        child.once("close", () => signal?.removeEventListener("abort", killGroup));
         function stall(): void {
           stalled = true;
-          child.kill("SIGKILL");
+          killGroup();
         }
         function activity(): void {
           clearTimeout(timer);

@@ -2,6 +2,7 @@ import { createHash, randomInt } from "node:crypto";
 import { lstat, mkdtemp, readdir, readFile, readlink, rename, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { type Log, silentLog } from "../log.ts";
 
 /**
  * Temporary folders that say who owns them, so that the leftovers of a process that died without
@@ -41,7 +42,7 @@ export type SweepVerdict =
   | { readonly kind: "failed"; readonly path: string; readonly error: string };
 
 export interface SweepOptions {
-  readonly log?: (line: string) => void;
+  readonly log?: Log;
   /** the identity to sweep as; default the running process's */
   readonly self?: ProcessIdentity;
 }
@@ -83,7 +84,7 @@ export function currentProcess(): Promise<ProcessIdentity> {
  * never a live process's. Never throws: a failure is logged and that folder left alone.
  */
 export async function sweepDeadOwners(root: string, prefix: string, opts: SweepOptions = {}): Promise<SweepVerdict[]> {
-  const log = opts.log ?? (() => {});
+  const log = (line: string): void => (opts.log ?? silentLog).debug(line);
   let names: string[];
   try {
     names = await readdir(root);

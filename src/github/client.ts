@@ -12,20 +12,13 @@ import { throttling } from "@octokit/plugin-throttling";
 import { createAppAuth } from "@octokit/auth-app";
 import Bottleneck from "bottleneck";
 import { UsageError } from "../errors.ts";
+import { type Log, type LogFn, silentLog } from "../log.ts";
 import { wildsealVersion } from "../package-info.ts";
 import { SecretBytes } from "../tls/types.ts";
 
 export type GitHubAuth =
   | { readonly kind: "token"; readonly token: SecretBytes }
   | { readonly kind: "app"; readonly appId: string; readonly privateKey: SecretBytes; readonly installationId: number };
-
-/** Structured logger (pino-compatible shape): a static message plus metadata. */
-export interface GitHubLog {
-  debug(msg: string, meta?: Record<string, unknown>): void;
-  info(msg: string, meta?: Record<string, unknown>): void;
-  warn(msg: string, meta?: Record<string, unknown>): void;
-  error(msg: string, meta?: Record<string, unknown>): void;
-}
 
 export interface GitHubClientTiming {
   /** milliseconds per second of back-off (retry-after, retry schedule); default 1000. Tests use ~1. */
@@ -47,7 +40,8 @@ export interface GitHubClientOptions {
   readonly throttle?: boolean;
   /** a rate limit that asks to wait longer than this (seconds) fails instead; default 300 */
   readonly maxRateLimitWaitSeconds?: number;
-  readonly log?: GitHubLog;
+  /** narrowed to `{ component: "github" }` */
+  readonly log?: Log;
   readonly timing?: GitHubClientTiming;
   /** per-request deadline, retries included separately; default 30 s */
   readonly requestTimeoutMs?: number;
@@ -56,19 +50,21 @@ export interface GitHubClientOptions {
 const WildsealOctokit = Octokit.plugin(retry, throttling);
 export type GitHubClient = InstanceType<typeof WildsealOctokit>;
 
-const silentLog: GitHubLog = { debug() {}, info() {}, warn() {}, error() {} };
-
 /** Octokit passes arbitrary objects to its logger; keep only messages (RequestError already redacts auth headers). */
 function describe(args: readonly unknown[]): Record<string, unknown> | undefined {
   const errors = args.filter((a): a is Error => a instanceof Error).map((e) => `${e.name}: ${e.message}`);
   return errors.length > 0 ? { error: errors.join("; ") } : undefined;
 }
 
-function octokitLog(log: GitHubLog): Record<"debug" | "info" | "warn" | "error", (msg: unknown, ...rest: unknown[]) => void> {
+function octokitLog(log: Log): Record<"debug" | "info" | "warn" | "error", (msg: unknown, ...rest: unknown[]) => void> {
   const wrap =
-    (fn: (m: string, meta?: Record<string, unknown>) => void) =>
-    (msg: unknown, ...rest: unknown[]): void =>
-      fn(msg instanceof Error ? `${msg.name}: ${msg.message}` : String(msg), describe(rest));
+    (fn: LogFn) =>
+    (msg: unknown, ...rest: unknown[]): void => {
+      const text = msg instanceof Error ? `${msg.name}: ${msg.message}` : String(msg);
+      const meta = describe(rest);
+      if (meta === undefined) fn(text);
+      else fn(meta, text);
+    };
   return { debug: wrap(log.debug.bind(log)), info: wrap(log.info.bind(log)), warn: wrap(log.warn.bind(log)), error: wrap(log.error.bind(log)) };
 }
 
@@ -86,7 +82,7 @@ function authOptions(auth: GitHubAuth): Record<string, unknown> {
 }
 
 export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
-  const log = opts.log ?? silentLog;
+  const log = (opts.log ?? silentLog).child({ component: "github" });
   const retries = opts.retries ?? 3;
   const unitMs = opts.timing?.unitMs ?? 1000;
   const maxWait = opts.maxRateLimitWaitSeconds ?? 300;
@@ -95,10 +91,10 @@ export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
     (retryAfter: number, options: RateLimitedRequest, _octokit: unknown, retryCount: number): boolean => {
       const meta = { method: options.method, url: options.url, retryAfter, retryCount };
       if (retryCount >= retries || retryAfter > maxWait) {
-        log.warn(`GitHub ${kind}: giving up`, meta);
+        log.warn(meta, `GitHub ${kind}: giving up`);
         return false;
       }
-      log.warn(`GitHub ${kind}: waiting before retrying`, meta);
+      log.warn(meta, `GitHub ${kind}: waiting before retrying`);
       return true;
     };
   const writeSpacing = opts.timing?.writeSpacingMs;

@@ -4,6 +4,8 @@
  * Pure and deterministic: the same input renders the same bytes (publishing relies on that to say
  * "unchanged" instead of touching the PR).
  */
+import type { Tenant } from "../model/types.ts";
+import type { RenderChange } from "../render/render-repository.ts";
 import type { CertFacts } from "../tls/types.ts";
 import { rfc3339 } from "../rfc3339.ts";
 
@@ -27,6 +29,27 @@ export interface PullRequestBodyInput {
   readonly certAfter: CertFacts;
   /** hidden marker, see pullRequestMarker() */
   readonly marker: string;
+}
+
+/**
+ * The table's rows: one per tenant folder a render changed (kept and held ones are no change),
+ * described by the tenants that render loaded; a removed tenant has no file left to describe it.
+ */
+export function tenantRows(tenants: readonly Tenant[], changes: readonly RenderChange[]): PullRequestTenantRow[] {
+  const byName = new Map(tenants.map((t) => [t.name, t]));
+  return changes.flatMap((c) => {
+    if (c.kind === "keep" || c.kind === "hold") return [];
+    const t = byName.get(c.tenant);
+    const row: PullRequestTenantRow = {
+      name: c.tenant,
+      cluster: c.cluster,
+      namespace: t?.namespace ?? "(removed)",
+      hosts: t?.hosts ?? [],
+      scope: t?.scope ?? "",
+      change: c.kind,
+    };
+    return [row];
+  });
 }
 
 /** GitHub rejects bodies over 65,536 characters; keep a margin for the marker and the footer. */

@@ -7,7 +7,7 @@
 import type { Octokit } from "@octokit/rest";
 import { DependencyError } from "../errors.ts";
 import { isReviewBranch } from "../git/branch-name.ts";
-import type { GitHubLog } from "./client.ts";
+import { type Log, silentLog } from "../log.ts";
 import { pullRequestMarker } from "./pr-body.ts";
 
 
@@ -25,7 +25,8 @@ export interface PublishPullRequestOptions {
   readonly labels?: readonly string[];
   readonly autoMerge?: false | AutoMergeMethod;
   readonly draft?: boolean;
-  readonly log?: GitHubLog;
+  /** narrowed to `{ component: "github" }` */
+  readonly log?: Log;
 }
 
 export type AutoMergeOutcome =
@@ -56,7 +57,6 @@ interface PullSummary {
   readonly head: { readonly ref: string; readonly repo: { readonly full_name: string } | null };
 }
 
-const silentLog: GitHubLog = { debug() {}, info() {}, warn() {}, error() {} };
 
 interface HttpError {
   readonly status: number;
@@ -172,7 +172,7 @@ async function ensureLabels(octokit: Octokit, o: PublishPullRequestOptions, pr: 
   );
 }
 
-async function supersede(octokit: Octokit, o: PublishPullRequestOptions, old: PullSummary, successor: number, log: GitHubLog): Promise<void> {
+async function supersede(octokit: Octokit, o: PublishPullRequestOptions, old: PullSummary, successor: number, log: Log): Promise<void> {
   const { owner, repo } = o;
   await call(`commenting on pull request #${old.number}`, () =>
     octokit.rest.issues.createComment({
@@ -185,11 +185,11 @@ async function supersede(octokit: Octokit, o: PublishPullRequestOptions, old: Pu
   await call(`closing pull request #${old.number}`, () =>
     octokit.rest.pulls.update({ owner, repo, pull_number: old.number, state: "closed" }),
   );
-  log.info("closed superseded pull request", { number: old.number, successor });
+  log.info({ number: old.number, successor }, "closed superseded pull request");
   // the same change for another base publishes on the same branch: keep it while any PR still uses it
   const users = await listOpen(octokit, o, { head: old.head.ref, anyBase: true });
   if (users.length > 0) {
-    log.info("kept superseded branch: another open pull request uses it", { branch: old.head.ref, by: users.map((u) => u.number) });
+    log.info({ branch: old.head.ref, by: users.map((u) => u.number) }, "kept superseded branch: another open pull request uses it");
     return;
   }
   try {
@@ -197,7 +197,7 @@ async function supersede(octokit: Octokit, o: PublishPullRequestOptions, old: Pu
   } catch (e) {
     const status = httpError(e)?.status;
     if (status !== 404 && status !== 422) return call(`deleting branch ${old.head.ref}`, () => Promise.reject(e));
-    log.debug("superseded branch already gone", { branch: old.head.ref, status });
+    log.debug({ branch: old.head.ref, status }, "superseded branch already gone");
   }
 }
 
@@ -211,7 +211,7 @@ async function enableAutoMerge(
   octokit: Octokit,
   pr: PullSummary,
   method: AutoMergeMethod | false | undefined,
-  log: GitHubLog,
+  log: Log,
 ): Promise<AutoMergeOutcome> {
   if (method === undefined || method === false) return { kind: "not-requested" };
   if (pr.auto_merge !== null && pr.auto_merge.merge_method.toUpperCase() === method) return { kind: "already-enabled" };
@@ -224,7 +224,7 @@ async function enableAutoMerge(
     const gqlErrors = (e as { errors?: unknown }).errors;
     if (httpError(e) === undefined && Array.isArray(gqlErrors)) {
       const reason = gqlErrors.map((x: { message?: string }) => x.message ?? "unknown").join("; ");
-      log.warn("auto-merge not enabled", { number: pr.number, reason });
+      log.warn({ number: pr.number, reason }, "auto-merge not enabled");
       return { kind: "declined", reason };
     }
     return call(`enabling auto-merge on pull request #${pr.number}`, () => Promise.reject(e));
@@ -233,7 +233,7 @@ async function enableAutoMerge(
 
 /** Opens, updates or leaves alone the PR for `head`, then closes every other wildseal PR for the same base. */
 export async function publishPullRequest(octokit: Octokit, opts: PublishPullRequestOptions): Promise<PublishPullRequestResult> {
-  const log = opts.log ?? silentLog;
+  const log = (opts.log ?? silentLog).child({ component: "github" });
   const marker = pullRequestMarker(opts.base);
   const body = normalise(opts.body.includes(marker) ? opts.body : `${opts.body.replace(/\n*$/, "")}\n\n${marker}\n`);
   const fullName = `${opts.owner}/${opts.repo}`;
@@ -259,7 +259,7 @@ export async function publishPullRequest(octokit: Octokit, opts: PublishPullRequ
     }
   }
   await ensureLabels(octokit, opts, pr);
-  log.info(`pull request ${kind}`, { number: pr.number, url: pr.html_url, head: opts.head, base: opts.base });
+  log.info({ number: pr.number, url: pr.html_url, head: opts.head, base: opts.base }, `pull request ${kind}`);
 
   const superseded: number[] = [];
   for (const old of open) {

@@ -3,6 +3,7 @@
  * Pure: no network. Remote URLs may carry credentials, so nothing here ever echoes userinfo.
  */
 import { UsageError } from "../errors.ts";
+import { redactUrl } from "../git/remote-url.ts";
 
 export interface RepoRef {
   readonly owner: string;
@@ -17,24 +18,39 @@ const REPO = /^[A-Za-z0-9._-]{1,100}$/;
 // scp-like ssh syntax as git understands it: [user@]host:path, where host has no '/' and path doesn't start with '/'
 const SCP_LIKE = /^(?:[^@/:\s]+@)?([A-Za-z0-9.-]+):(?!\/)(.+)$/;
 
-/** Replaces the userinfo of a URL-ish string so a token can never reach a message. */
-export function redactRemoteUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, "$1***@");
+/** How a refused owner/repo is worded: it came from a remote URL or from `--github-repository`. */
+interface PathWording {
+  /** not two parts */
+  readonly shape: string;
+  /** the prefix of "…: "o/r" is not a valid GitHub owner/repository name" */
+  readonly subject: string;
 }
 
-function parsePath(path: string, shown: string): { owner: string; repo: string } {
+/**
+ * The one owner/repo parser (a remote's path, `--github-repository`): leading and trailing slashes
+ * and a `.git` suffix are dropped; both names must be within GitHub's limits. UsageError otherwise.
+ */
+function parsePath(path: string, wording: PathWording): { owner: string; repo: string } {
   const trimmed = path.replace(/^\/+/, "").replace(/\/+$/, "").replace(/\.git$/, "");
   const parts = trimmed.split("/");
   const [owner, repo] = parts;
-  if (parts.length !== 2 || owner === undefined || repo === undefined) {
-    throw new UsageError(
-      `remote ${shown} does not name a GitHub repository as <owner>/<repo>; use e.g. https://github.com/acme/gitops.git`,
-    );
-  }
+  if (parts.length !== 2 || owner === undefined || repo === undefined) throw new UsageError(wording.shape);
   if (!OWNER.test(owner) || !REPO.test(repo) || repo === "." || repo === "..") {
-    throw new UsageError(`remote ${shown}: "${owner}/${repo}" is not a valid GitHub owner/repository name`);
+    throw new UsageError(`${wording.subject}: "${owner}/${repo}" is not a valid GitHub owner/repository name`);
   }
   return { owner, repo };
+}
+
+function remoteWording(shown: string): PathWording {
+  return {
+    shape: `remote ${shown} does not name a GitHub repository as <owner>/<repo>; use e.g. https://github.com/acme/gitops.git`,
+    subject: `remote ${shown}`,
+  };
+}
+
+/** `--github-repository OWNER/REPO`; a malformed value is a UsageError (exit 2). */
+export function parseRepositoryFlag(text: string): { owner: string; repo: string } {
+  return parsePath(text, { shape: `--github-repository must be OWNER/REPO, got "${text}"`, subject: "--github-repository" });
 }
 
 /**
@@ -42,38 +58,42 @@ function parsePath(path: string, shown: string): { owner: string; repo: string }
  * and scp-like `user@host:owner/repo[.git]`. Anything else (file paths, http://, git://) is a UsageError.
  */
 export function repoFromRemoteUrl(url: string): RepoRef {
-  const shown = redactRemoteUrl(url.trim());
+  const shown = redactUrl(url.trim());
+  const parts = remoteParts(url, shown);
+  if ("problem" in parts) throw new UsageError(parts.problem);
+  return { ...parsePath(parts.path, remoteWording(shown)), host: parts.host };
+}
+
+/** A GitHub remote's host (as RepoRef.host) and repository path, or why it is none. */
+function remoteParts(url: string, shown: string): { readonly host: string; readonly path: string } | { readonly problem: string } {
   const text = url.trim();
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     let parsed: URL;
     try {
       parsed = new URL(text);
     } catch {
-      throw new UsageError(`remote ${shown} is not a valid URL`);
+      return { problem: `remote ${shown} is not a valid URL` };
     }
     const scheme = parsed.protocol;
     if (scheme !== "https:" && scheme !== "ssh:") {
-      throw new UsageError(
-        `remote ${shown}: pull-request mode needs an https:// or ssh:// GitHub remote (got ${scheme.replace(/:$/, "")}://)`,
-      );
+      return { problem: `remote ${shown}: pull-request mode needs an https:// or ssh:// GitHub remote (got ${scheme.replace(/:$/, "")}://)` };
     }
     if (parsed.search !== "" || parsed.hash !== "") {
-      throw new UsageError(`remote ${shown}: unexpected query or fragment in a Git remote URL`);
+      return { problem: `remote ${shown}: unexpected query or fragment in a Git remote URL` };
     }
     const hostname = parsed.hostname.toLowerCase();
-    if (hostname === "") throw new UsageError(`remote ${shown} has no host`);
+    if (hostname === "") return { problem: `remote ${shown} has no host` };
     // an ssh port is not where the API lives; an https port is (GitHub Enterprise on a custom port)
     const host = scheme === "https:" && parsed.port !== "" ? `${hostname}:${parsed.port}` : hostname;
-    return { ...parsePath(decodeURIComponent(parsed.pathname), shown), host };
+    return { host, path: decodeURIComponent(parsed.pathname) };
   }
   const scp = SCP_LIKE.exec(text);
-  if (scp !== null && scp[1] !== undefined && scp[2] !== undefined) {
-    return { ...parsePath(scp[2], shown), host: scp[1].toLowerCase() };
-  }
-  throw new UsageError(
-    `remote ${shown} is not a GitHub remote; pull-request mode needs https://host/owner/repo, ` +
+  if (scp !== null && scp[1] !== undefined && scp[2] !== undefined) return { host: scp[1].toLowerCase(), path: scp[2] };
+  return {
+    problem:
+      `remote ${shown} is not a GitHub remote; pull-request mode needs https://host/owner/repo, ` +
       "git@host:owner/repo.git or ssh://git@host/owner/repo",
-  );
+  };
 }
 
 /**
@@ -87,7 +107,7 @@ export function apiBaseUrl(host: string, override?: string): string {
     try {
       parsed = new URL(override);
     } catch {
-      throw new UsageError(`--github-api-url ${redactRemoteUrl(override)} is not a valid URL`);
+      throw new UsageError(`--github-api-url ${redactUrl(override)} is not a valid URL`);
     }
     if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
       throw new UsageError(`--github-api-url must be an http(s) URL, got ${parsed.protocol}`);
@@ -102,4 +122,26 @@ export function apiBaseUrl(host: string, override?: string): string {
   const ghe = /^([a-z0-9-]+)\.ghe\.com$/.exec(h);
   if (ghe !== null) return `https://api.${ghe[1]}.ghe.com`;
   return `https://${h}/api/v3`;
+}
+
+/** The host a REST base URL serves: the inverse of apiBaseUrl (api.github.com → github.com). */
+export function hostOfApiUrl(apiUrl: string): string {
+  const url = new URL(apiBaseUrl("github.com", apiUrl));
+  const host = url.host.toLowerCase();
+  if (host === "api.github.com") return "github.com";
+  const ghe = /^api\.([a-z0-9-]+\.ghe\.com)$/.exec(host);
+  return ghe?.[1] ?? host;
+}
+
+/**
+ * The repository a pull request goes to: the remote URL's, or `--github-repository` on the host the
+ * API is on — `--github-api-url`'s, else the remote's (a GitHub Enterprise remote whose path is not
+ * owner/repo), else github.com.
+ */
+export function pullRequestRepository(remote: string, opts: { readonly repository?: string; readonly apiUrl?: string }): RepoRef {
+  if (opts.repository === undefined) return repoFromRemoteUrl(remote);
+  const name = parseRepositoryFlag(opts.repository);
+  if (opts.apiUrl !== undefined && opts.apiUrl !== "") return { ...name, host: hostOfApiUrl(opts.apiUrl) };
+  const parts = remoteParts(remote, "");
+  return { ...name, host: "host" in parts ? parts.host : "github.com" };
 }

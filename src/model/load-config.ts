@@ -1,5 +1,5 @@
 import type { Diagnostic } from "../errors.ts";
-import { InvalidInputError } from "../errors.ts";
+import { InvalidInputError, withReason } from "../errors.ts";
 import { parseYamlDocument } from "../yaml/load.ts";
 import type { PositionedDocument } from "../yaml/load.ts";
 import {
@@ -27,6 +27,12 @@ export interface LoadedConfig {
 
 /** Reads and validates `wildseal.yaml`; any problem leaves `config` undefined (then nothing renders). */
 export async function loadConfig(repoDir: string): Promise<LoadedConfig> {
+  const loaded = await readConfig(repoDir);
+  // every problem found here is a config problem, whichever helper (YAML, schema, file read) found it
+  return { ...loaded, diagnostics: withReason(loaded.diagnostics, "invalid-config") };
+}
+
+async function readConfig(repoDir: string): Promise<LoadedConfig> {
   const read = await readRepoFile(repoDir, CONFIG_FILE);
   if (read.kind === "missing") {
     return {

@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Diagnostic } from "../errors.ts";
-import { InvalidInputError } from "../errors.ts";
+import { InvalidInputError, withReason } from "../errors.ts";
 import { parseYamlDocument } from "../yaml/load.ts";
 import type { PositionedDocument, YamlPath } from "../yaml/load.ts";
 import { isDnsLabel } from "./names.ts";
@@ -90,7 +90,10 @@ export async function loadTenantFiles(
   for (const r of results) if (r.doc !== undefined) docs.set(r.file, r.doc);
   const locate: LocateInFile = (file: string, path: YamlPath) => docs.get(file)?.locate(path) ?? { line: 1, col: 1 };
 
-  const diagnostics = [...listing.diagnostics, ...results.flatMap((r) => r.diagnostics)];
+  // Everything found in tenants/ is a tenant problem (the YAML, schema and file helpers do not know
+  // that); stamped before the clash diagnostics join, which carry their own reason and must stay the
+  // same objects as in `clashes`.
+  const diagnostics = withReason([...listing.diagnostics, ...results.flatMap((r) => r.diagnostics)], "invalid-tenant");
   const refused = new Set<string>();
   const byName = new Map<string, FileResult>();
   for (const r of results) {
@@ -104,6 +107,7 @@ export async function loadTenantFiles(
         line: 1,
         col: 1,
         message: `tenant ${r.tenant.name} is already defined in ${first.file}: remove one of the two files; this one is skipped`,
+        reason: "invalid-tenant",
       });
     } else byName.set(r.tenant.name, r);
   }

@@ -1,7 +1,7 @@
 import { lstat, realpath } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import type { Diagnostic } from "../errors.ts";
-import { InvalidInputError } from "../errors.ts";
+import type { Diagnostic, Reason } from "../errors.ts";
+import { InvalidInputError, withReason } from "../errors.ts";
 import type { ClusterConfig } from "./types.ts";
 
 /**
@@ -79,18 +79,22 @@ export function checkParentFolder(repoDir: string, relPath: string): Promise<Rep
 
 /**
  * Resolves a repo-relative path to an absolute one whose real location (symlinks followed) is
- * inside the repository. Throws InvalidInputError otherwise; ENOENT propagates as a Node error.
+ * inside the repository. Throws InvalidInputError otherwise, with `gate` as its reason (the caller
+ * knows what the file is for); ENOENT propagates as a Node error.
  */
-export async function resolveInsideRepo(repoDir: string, relPath: string): Promise<string> {
+export async function resolveInsideRepo(repoDir: string, relPath: string, gate?: Reason): Promise<string> {
+  const options = gate === undefined ? {} : { reason: gate };
   const reason = unsafeRelativePathReason(relPath);
-  if (reason !== undefined) throw new InvalidInputError(`path "${relPath}" ${reason}`);
+  if (reason !== undefined) throw new InvalidInputError(`path "${relPath}" ${reason}`, [], options);
   const root = await realpath(repoDir);
   const target = resolve(root, relPath);
   const folder = await checkParentFolder(root, relPath);
-  if (folder.kind === "refused") throw new InvalidInputError("", [folder.diagnostic]);
+  if (folder.kind === "refused") {
+    throw new InvalidInputError("", gate === undefined ? [folder.diagnostic] : withReason([folder.diagnostic], gate), options);
+  }
   const real = await realpath(target);
   if (!isInside(root, real)) {
-    throw new InvalidInputError(`path "${relPath}" resolves outside the repository (symlink): replace it with a regular file`);
+    throw new InvalidInputError(`path "${relPath}" resolves outside the repository (symlink): replace it with a regular file`, [], options);
   }
   return real;
 }
@@ -100,7 +104,9 @@ export async function readSealingCertPath(repoDir: string, cluster: ClusterConfi
   if (cluster.sealing.kind !== "file") {
     throw new InvalidInputError(
       `cluster ${cluster.name} has no sealingCert file (it fetches from controller ${cluster.sealing.namespace}/${cluster.sealing.name})`,
+      [],
+      { reason: "sealing-certificate" },
     );
   }
-  return resolveInsideRepo(repoDir, cluster.sealing.path);
+  return resolveInsideRepo(repoDir, cluster.sealing.path, "sealing-certificate");
 }

@@ -51,12 +51,14 @@ export function secretClashDiagnostics(clash: SecretClash, locate: LocateInFile,
       line: r.line,
       col: r.col,
       message: `${what} is already delivered by tenant ${kept.name} (${k.ref}): set another spec.namespace or spec.secretName; this tenant is skipped`,
+      reason: "invalid-tenant",
     },
     {
       path: k.path,
       line: k.line,
       col: k.col,
       message: `${what} is also claimed by tenant ${refused.name} (${r.ref}), which is skipped: give one of them another spec.namespace or spec.secretName`,
+      reason: "invalid-tenant",
     },
   ];
 }
@@ -81,6 +83,7 @@ export function checkHostsCovered(
         path: t.file,
         ...locate(t.file, ["spec", "hosts", i]),
         message: `host ${h} is not covered by the certificate (DNS names: ${sans}): remove the host or issue a certificate that covers it`,
+        reason: "uncovered-host",
       });
     }
   }

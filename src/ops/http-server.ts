@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net";
 import { isIP } from "node:net";
 import { UsageError } from "../errors.ts";
-import type { Logger } from "./logger.ts";
+import type { Log } from "../log.ts";
 import type { WildsealMetrics } from "./metrics.ts";
 
 export interface ListenAddress {
@@ -54,7 +54,7 @@ export interface OpsServerOptions {
   /** /healthz: true while the reconcile loop runs; default always */
   readonly alive?: () => boolean;
   readonly webhook?: (req: IncomingMessage, res: ServerResponse) => void;
-  readonly log?: Logger;
+  readonly log?: Log;
   /** connection cap and timeouts; each omitted field takes its DEFAULT_OPS_LIMITS value */
   readonly limits?: Partial<OpsServerLimits>;
 }

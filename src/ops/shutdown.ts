@@ -3,10 +3,10 @@
  * the running reconcile), close the servers, then exit 0. A second signal while shutting down exits
  * at once with 130/143, for an operator who really means it.
  */
-import type { Logger } from "./logger.ts";
+import type { Log } from "../log.ts";
 
 export interface ShutdownOptions {
-  readonly log: Logger;
+  readonly log: Log;
   /** everything to stop, in order; each is awaited, a failure is logged and the rest still run */
   readonly steps: ReadonlyArray<{ readonly name: string; readonly stop: () => Promise<void> }>;
   /** give up waiting after this long and exit anyway; default 25 s (inside Kubernetes' 30 s grace) */

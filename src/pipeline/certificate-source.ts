@@ -1,7 +1,7 @@
 import { DependencyError, InvalidInputError } from "../errors.ts";
-import { kubeJson, KubeApiError } from "../sources/kube-http.ts";
-import { loadKubeConfig } from "../sources/kubernetes-secret.ts";
-import { secretManifestFromApi, type SecretObjectLike } from "../sources/tls-fingerprint.ts";
+import { kubeJson, KubeApiError } from "../kube/http.ts";
+import { loadKubeConfig } from "../kube/kubeconfig.ts";
+import { secretManifestFromApi, type SecretObjectLike } from "../kube/secret-object.ts";
 import { readTlsSource, validateTlsSecret } from "../tls/tls-material.ts";
 import type { TlsMaterial } from "../tls/types.ts";
 import type { KubeConfig } from "@kubernetes/client-node";

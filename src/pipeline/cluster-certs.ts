@@ -16,8 +16,8 @@ import { readRepoFile } from "../model/read-repo-file.ts";
 import { isDnsLabel } from "../model/names.ts";
 import type { WildsealConfig } from "../model/types.ts";
 import { parseSealingCertificate, type SealingCertificate } from "../seal/sealing-cert.ts";
-import { fetchControllerCertificate, type ControllerRef } from "../sources/sealing-cert-fetch.ts";
-import { loadKubeConfig } from "../sources/kubernetes-secret.ts";
+import { fetchControllerCertificate, type ControllerRef } from "../kube/sealing-cert-fetch.ts";
+import { loadKubeConfig } from "../kube/kubeconfig.ts";
 
 /** `sync()`'s `controllerCerts` option (and `watch`'s). */
 export interface ControllerCertOptions {

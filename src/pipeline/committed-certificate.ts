@@ -1,5 +1,4 @@
-import { loadConfig } from "../model/index.ts";
-import { readExistingTree } from "../render/rendered-files.ts";
+import type { ExistingTree } from "../render/plan.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "../render/sealed-secret-document.ts";
 import type { CertFacts } from "../tls/types.ts";
 
@@ -8,17 +7,15 @@ const NOT_RECORDED = "(not recorded in the repository)";
 /**
  * The certificate a branch holds now, as far as its rendered SealedSecrets' public annotations
  * tell: the fingerprint and notAfter (the newest, when tenants differ). Serial, issuer and SANs
- * are not recorded in Git, so a pull request shows them for the new certificate only.
+ * are not recorded in Git, so a pull request shows them for the new certificate only. Pure: the
+ * render step hands in the committed tree it read before writing (`output` names its folder).
  */
-export async function readCommittedCertificate(repoDir: string): Promise<CertFacts | undefined> {
-  const { config } = await loadConfig(repoDir);
-  if (config === undefined) return undefined;
-  const tree = await readExistingTree(repoDir, config.output);
+export function committedCertificate(tree: ExistingTree, output: string): CertFacts | undefined {
   let best: { sha256: string; notAfter: Date } | undefined;
   for (const [cluster, out] of tree) {
     for (const [tenant, t] of out.tenants) {
       for (const [file, bytes] of t.files) {
-        const ss = readCommittedSealedSecret(bytes, `${config.output}/${cluster}/${tenant}/${file}`);
+        const ss = readCommittedSealedSecret(bytes, `${output}/${cluster}/${tenant}/${file}`);
         const sha256 = ss?.annotations[ANNOTATION.certSha256];
         const notAfter = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
         if (sha256 === undefined || Number.isNaN(notAfter.getTime())) continue;

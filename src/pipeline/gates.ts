@@ -1,45 +1,30 @@
 /**
- * Names for the safety gates, as `wildseal_gate_failures_total{reason}` counts them. The gates live
- * where the facts are: TLS validation (key matches the leaf, inside its validity window) refuses the
- * whole certificate; the renderer holds a single tenant (hosts not covered, older than the committed
- * certificate, invalid tenant file). Both report in words; this module maps those words to a small,
- * stable set of label values, so that a reworded message at worst lands in a generic reason.
+ * Label values for the safety gates, as `wildseal_gate_failures_total{reason}` counts them. The gates
+ * live where the facts are, and each names its reason where it refuses (src/errors.ts `Reason`): TLS
+ * validation refuses the whole certificate (InvalidInputError.reason); the renderer holds a single
+ * tenant (Diagnostic.reason: hosts not covered, older than the committed certificate, invalid tenant
+ * file, removals held). Messages are never read here, so rewording one cannot move its metric.
  */
-import type { Diagnostic } from "../errors.ts";
+import type { Diagnostic, InvalidInputError, Reason } from "../errors.ts";
 
-export const GATE_REASONS = [
-  "expired",
-  "not-yet-valid",
-  "key-mismatch",
-  "invalid-certificate",
-  "uncovered-host",
-  "downgrade",
-  "invalid-tenant",
-  "removal-held",
-  "invalid-template",
-  "sealing-certificate",
-  "invalid-config",
-  "invalid-input",
-] as const;
-export type GateReason = (typeof GATE_REASONS)[number];
-
-/** Why validation refused the source certificate as a whole (validateTlsSecret's message). */
-export function certificateGate(message: string): GateReason {
-  if (/does not match the leaf/.test(message)) return "key-mismatch";
-  if (/expired at/.test(message)) return "expired";
-  if (/not valid before/.test(message)) return "not-yet-valid";
-  return "invalid-certificate";
+/** Why validation refused the source certificate as a whole (validateTlsSecret's error). */
+export function certificateGate(e: InvalidInputError): Reason {
+  return e.reason ?? "invalid-certificate";
 }
 
 /** Why the renderer held something back (one diagnostic of a render). */
-export function diagnosticGate(d: Diagnostic): GateReason {
-  if (/with an older one/.test(d.message)) return "downgrade";
-  if (/is not covered by the certificate/.test(d.message)) return "uncovered-host";
-  if (d.path === "tenants" && /^(removal of .* held|\d+ tenant folders? would be removed)/.test(d.message)) return "removal-held";
-  if (d.path === "tenants" || d.path.startsWith("tenants/")) return "invalid-tenant";
-  if (d.path === "templates" || d.path.startsWith("templates/")) return "invalid-template";
-  if (d.path.startsWith("clusters/") || /sealing certificate/.test(d.message)) return "sealing-certificate";
-  if (d.path === "wildseal.yaml") return "invalid-config";
-  if (/expired at/.test(d.message)) return "expired";
+export function diagnosticGate(d: Diagnostic): Reason {
+  return d.reason ?? reasonOfPath(d.path);
+}
+
+/**
+ * For a diagnostic raised without a reason: decided by WHERE it points (the input the user must fix),
+ * never by its wording.
+ */
+export function reasonOfPath(path: string): Reason {
+  if (path === "tenants" || path.startsWith("tenants/")) return "invalid-tenant";
+  if (path === "templates" || path.startsWith("templates/")) return "invalid-template";
+  if (path.startsWith("clusters/")) return "sealing-certificate";
+  if (path === "wildseal.yaml") return "invalid-config";
   return "invalid-input";
 }

@@ -11,7 +11,7 @@
  *   waits for the next trigger (the resync is one); while backing off, new triggers wait too, so a
  *   failing remote is not hammered by a chatty source.
  */
-import type { Logger } from "../ops/logger.ts";
+import type { Log } from "../log.ts";
 import { recordReconcile, type WildsealMetrics } from "../ops/metrics.ts";
 import { backoffDelay } from "../backoff.ts";
 import type { ReconcileFn, ReconcileOutcome, Trigger } from "../trigger.ts";
@@ -30,7 +30,7 @@ export interface ReconcileLoopOptions {
   readonly debounceMs: number;
   /** 0 disables the periodic resync */
   readonly resyncIntervalMs: number;
-  readonly log: Logger;
+  readonly log: Log;
   readonly metrics?: WildsealMetrics;
   readonly retry?: RetryPolicy;
   /** [0,1) source for backoff jitter; injectable for deterministic tests */
@@ -236,12 +236,13 @@ export function startReconcileLoop(options: ReconcileLoopOptions): ReconcileLoop
 const MAX_TRIGGER_EXAMPLES = 3;
 const MAX_EXAMPLE_CHARS = 120;
 
-export interface TriggerSummary {
+/** A type, not an interface: it goes to a logger as its fields object, which needs an index signature. */
+export type TriggerSummary = {
   readonly triggerCount: number;
   readonly triggerKinds: Readonly<Partial<Record<Trigger["kind"], number>>>;
   /** the first trigger of each kind, in arrival order, at most MAX_TRIGGER_EXAMPLES, each clipped */
   readonly triggers: readonly string[];
-}
+};
 
 /**
  * A batch as a bounded log record: a burst of thousands of distinct webhook deliveries coalesces into

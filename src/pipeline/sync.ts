@@ -1,22 +1,24 @@
 import type { Diagnostic } from "../errors.ts";
-import type { CommitAuthor, CommitSigning, Workspace } from "../git/workspace.ts";
+import { type Log, silentLog } from "../log.ts";
+import type { CommitAuthor, CommitSigning, Rendered, Workspace } from "../git/workspace.ts";
 import { commitAndPush, withWorkspace } from "../git/workspace.ts";
 import type { GitCredentials } from "../git/credentials.ts";
 import { commitMessage, type CommitSummary } from "../git/trailers.ts";
 import { createGitHubClient, installationToken, type GitHubAuth, type GitHubClient } from "../github/client.ts";
-import { pullRequestMarker, renderPullRequestBody, type PullRequestTenantRow, type TenantChange } from "../github/pr-body.ts";
+import { pullRequestMarker, renderPullRequestBody, tenantRows } from "../github/pr-body.ts";
 import { publishPullRequest, type AutoMergeMethod, type PublishPullRequestResult } from "../github/pull-request.ts";
-import { apiBaseUrl, repoFromRemoteUrl } from "../github/repo-ref.ts";
+import { apiBaseUrl, pullRequestRepository, type RepoRef } from "../github/repo-ref.ts";
 import { tokenCredentials } from "../git/credentials.ts";
-import { loadConfig, loadRepositoryModel } from "../model/index.ts";
-import { renderRepository, type RenderChange, type RenderResult } from "../render/render-repository.ts";
+import type { RepositoryModel } from "../model/index.ts";
+import { renderInputs, type RenderChange, type RenderResult } from "../render/render-repository.ts";
+import { loadRepositoryInputs, type RepositoryInputs } from "../render/repository-inputs.ts";
 import type { RemovalLimit } from "../render/removal-policy.ts";
 import type { SealingCertificate } from "../seal/sealing-cert.ts";
 import type { CertFacts, TlsMaterial } from "../tls/types.ts";
 import { describeSource, readCertificate, type CertificateSource } from "./certificate-source.ts";
 import { controllerCertFetcher, resolveControllerCerts, type ClusterCertReport, type ControllerCertFetcher, type ControllerCertOptions } from "./cluster-certs.ts";
 import { commitSummary } from "./commit-summary.ts";
-import { readCommittedCertificate } from "./committed-certificate.ts";
+import { committedCertificate } from "./committed-certificate.ts";
 
 /**
  * One sync (docs/cli.md `wildseal sync`): read the certificate, clone the repository privately,
@@ -60,7 +62,11 @@ export interface SyncOptions {
   readonly maxAttempts?: number;
   /** how many tenant folders one sync may remove (see removal-policy.ts); default: its limit */
   readonly removals?: RemovalLimit;
-  readonly log?: (line: string) => void;
+  /**
+   * Where the sync narrates (its own lines, and `{ component: "git" }` for the clone and push), at
+   * debug: `watch` passes `log.child({ component: "sync" })`, the one-shot CLI prints every line.
+   */
+  readonly log?: Log;
   /**
    * Aborts the sync before its next side effect (`watch` stopping): checked before the clone and
    * after each render, i.e. before anything is committed or pushed. A push already started completes
@@ -102,39 +108,39 @@ export type SyncOutcome =
       readonly changes: readonly RenderChange[];
     };
 
-/** The last render of an attempt: a push rejected as non-fast-forward renders again on the new tip. */
-interface RenderCapture {
-  result?: RenderResult;
-  rows?: PullRequestTenantRow[];
-  certBefore?: CertFacts;
+/** What one render step learnt, kept for after the push (a rejected push renders again on the new tip: the last one counts). */
+interface SyncRender {
+  readonly result: RenderResult;
+  /** the repository as this render loaded it: the pull request's tenant rows come from its model */
+  readonly inputs: RepositoryInputs;
+  /** the certificate the branch held before this render (pull requests only) */
+  readonly certBefore: CertFacts | undefined;
 }
 
 export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? silentLog;
+  const say = (line: string): void => log.debug(line);
   const now = opts.now ?? new Date();
   const tls = await readCertificate(opts.source, now);
   opts.signal?.throwIfAborted();
-  log(`certificate ${tls.leaf.dnsNames.join(", ")} sha256 ${tls.leaf.sha256.slice(0, 12)}, not after ${tls.leaf.notAfter.toISOString()}`);
+  say(`certificate ${tls.leaf.dnsNames.join(", ")} sha256 ${tls.leaf.sha256.slice(0, 12)}, not after ${tls.leaf.notAfter.toISOString()}`);
 
   const github = opts.delivery.kind === "pull-request" ? await gitHubFor(opts.repo, opts.delivery.github) : undefined;
   const credentials = github?.pushCredentials ?? opts.credentials;
 
   return withWorkspace({ repo: opts.repo, branch: opts.branch, credentials, log, missingBranch: "fail", ...(opts.signal === undefined ? {} : { signal: opts.signal }) }, async (ws) => {
-    const capture: RenderCapture = {};
     const fetcher = opts.controllerCerts === undefined ? undefined : controllerCertFetcher(opts.controllerCerts, opts.signal);
-    const render = (dir: string) => renderInto(dir, tls, opts, now, capture, github !== undefined, fetcher);
     const pushed = await commitAndPush(ws, {
-      render,
+      render: (dir) => renderInto(dir, tls, opts, now, github !== undefined, fetcher, say),
       ...(opts.author === undefined ? {} : { author: opts.author }),
       ...(opts.sign === undefined ? {} : { sign: opts.sign }),
       ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
       target: github === undefined ? { kind: "branch" } : { kind: "review" },
     });
-    const diagnostics = capture.result?.diagnostics ?? [];
-    const changes = capture.result?.changes ?? [];
+    const { diagnostics, changes } = pushed.value.result;
     if (pushed.kind === "unchanged") {
       // with problems, "nothing to publish" is not the same as "up to date": the problems held changes back
-      log(
+      say(
         diagnostics.length === 0
           ? "nothing to publish: the branch already holds this rendered tree"
           : `nothing published: ${diagnostics.length} problem${diagnostics.length === 1 ? "" : "s"} held changes back`,
@@ -143,29 +149,39 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
     }
     if (github === undefined) {
       if (pushed.kind !== "pushed") throw new Error("a push to the branch cannot be up-to-date without being unchanged");
-      log(`pushed ${pushed.commit.slice(0, 12)} to ${ws.remoteDisplay} ${pushed.branch}: ${pushed.message.split("\n")[0]}`);
+      say(`pushed ${pushed.commit.slice(0, 12)} to ${ws.remoteDisplay} ${pushed.branch}: ${pushed.message.split("\n")[0]}`);
       return { kind: "pushed", tip: pushed.commit, commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, message: pushed.message, diagnostics, changes };
     }
-    const pullRequest = await openPullRequest(github, ws, pushed.branch, pushed.summary, capture, tls);
-    log(`pull request #${pullRequest.number} ${pullRequest.kind}: ${pullRequest.url}`);
+    const pullRequest = await openPullRequest(github, ws, pushed.branch, pushed.summary, pushed.value, tls);
+    say(`pull request #${pullRequest.number} ${pullRequest.kind}: ${pullRequest.url}`);
     return { kind: "pull-request", tip: ws.baseCommit, commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, pullRequest, diagnostics, changes };
   });
 }
 
+/**
+ * One render on this attempt's tip: the repository is loaded once, and the committed certificate,
+ * the controllers' certificates and the pull request's rows all come from that one load.
+ */
 async function renderInto(
   dir: string,
   tls: TlsMaterial,
   opts: SyncOptions,
   now: Date,
-  capture: RenderCapture,
   forReview: boolean,
   fetcher: ControllerCertFetcher | undefined,
-): Promise<CommitSummary | null> {
-  const before = forReview ? await readCommittedCertificate(dir) : undefined;
+  say: (line: string) => void,
+): Promise<Rendered<SyncRender>> {
+  const inputs = await loadRepositoryInputs(dir, {
+    now,
+    committedTree: true,
+    ...(opts.sealingCerts === undefined ? {} : { givenSealingCerts: new Set(opts.sealingCerts.keys()) }),
+  });
+  const config = inputs.model.config;
+  const certBefore = forReview && config !== undefined && inputs.existing !== undefined ? committedCertificate(inputs.existing, config.output) : undefined;
   opts.signal?.throwIfAborted();
-  const sealingCerts = await sealingCertsFor(dir, opts, now, fetcher);
+  const sealingCerts = await sealingCertsFor(dir, inputs.model, opts, now, fetcher, say);
   opts.signal?.throwIfAborted();
-  const result = await renderRepository({
+  const result = await renderInputs(inputs, {
     repoDir: dir,
     tls,
     now,
@@ -173,14 +189,9 @@ async function renderInto(
     ...(sealingCerts === undefined ? {} : { sealingCerts }),
     ...(opts.removals === undefined ? {} : { removals: opts.removals }),
   });
-  capture.result = result;
   // the last point before commit and push
   opts.signal?.throwIfAborted();
-  if (forReview) {
-    capture.rows = await tenantRows(dir, result.changes);
-    if (before !== undefined) capture.certBefore = before;
-  }
-  return commitSummary(result.changes, tls.leaf, result.files);
+  return { summary: commitSummary(result.changes, tls.leaf, result.files), value: { result, inputs, certBefore } };
 }
 
 /**
@@ -189,14 +200,15 @@ async function renderInto(
  */
 async function sealingCertsFor(
   dir: string,
+  model: RepositoryModel,
   opts: SyncOptions,
   now: Date,
   fetcher: ControllerCertFetcher | undefined,
+  say: (line: string) => void,
 ): Promise<ReadonlyMap<string, SealingCertificate> | undefined> {
-  if (fetcher === undefined || opts.controllerCerts === undefined) return opts.sealingCerts;
-  const { config } = await loadConfig(dir);
+  const config = model.config;
   // an invalid config renders nothing: the renderer reports it
-  if (config === undefined) return opts.sealingCerts;
+  if (fetcher === undefined || opts.controllerCerts === undefined || config === undefined) return opts.sealingCerts;
   const given = opts.sealingCerts ?? new Map<string, SealingCertificate>();
   const resolved = await resolveControllerCerts(dir, { ...config, clusters: config.clusters.filter((c) => !given.has(c.name)) }, {
     fetch: fetcher,
@@ -204,29 +216,10 @@ async function sealingCertsFor(
     now,
   });
   for (const r of resolved.reports) {
-    opts.log?.(r.message);
+    say(r.message);
     opts.onClusterCert?.(r);
   }
   return new Map([...resolved.certs, ...given]);
-}
-
-async function tenantRows(dir: string, changes: readonly RenderChange[]): Promise<PullRequestTenantRow[]> {
-  const model = await loadRepositoryModel(dir);
-  const byName = new Map(model.tenants.map((t) => [t.name, t]));
-  const rows: PullRequestTenantRow[] = [];
-  for (const c of changes) {
-    if (c.kind === "keep" || c.kind === "hold") continue;
-    const t = byName.get(c.tenant);
-    rows.push({
-      name: c.tenant,
-      cluster: c.cluster,
-      namespace: t?.namespace ?? "(removed)",
-      hosts: t?.hosts ?? [],
-      scope: t?.scope ?? "",
-      change: c.kind as TenantChange,
-    });
-  }
-  return rows;
 }
 
 interface GitHubTarget {
@@ -237,12 +230,15 @@ interface GitHubTarget {
   readonly pushCredentials?: GitCredentials;
 }
 
-function gitHubRef(remote: string, settings: PullRequestSettings): { owner: string; repo: string; host: string } {
-  return settings.repository !== undefined ? { ...splitRepository(settings.repository), host: "github.com" } : repoFromRemoteUrl(remote);
+function gitHubRef(remote: string, settings: PullRequestSettings): RepoRef {
+  return pullRequestRepository(remote, {
+    ...(settings.repository === undefined ? {} : { repository: settings.repository }),
+    ...(settings.apiUrl === undefined ? {} : { apiUrl: settings.apiUrl }),
+  });
 }
 
 function gitHubClientFor(remote: string, settings: PullRequestSettings): GitHubClient {
-  return settings.client ?? createGitHubClient({ auth: settings.auth, baseUrl: settings.apiUrl ?? apiBaseUrl(gitHubRef(remote, settings).host) });
+  return settings.client ?? createGitHubClient({ auth: settings.auth, baseUrl: apiBaseUrl(gitHubRef(remote, settings).host, settings.apiUrl) });
 }
 
 /**
@@ -264,27 +260,19 @@ async function gitHubFor(remote: string, settings: PullRequestSettings): Promise
   return { client, owner: ref.owner, repo: ref.repo, settings, ...(pushCredentials === undefined ? {} : { pushCredentials }) };
 }
 
-function splitRepository(s: string): { owner: string; repo: string } {
-  const [owner, repo, ...rest] = s.split("/");
-  if (owner === undefined || repo === undefined || rest.length > 0 || owner === "" || repo === "") {
-    throw new TypeError(`--github-repository must be OWNER/REPO, got "${s}"`);
-  }
-  return { owner, repo };
-}
-
 async function openPullRequest(
   gh: GitHubTarget,
   ws: Workspace,
   head: string,
   summary: CommitSummary,
-  capture: RenderCapture,
+  rendered: SyncRender,
   tls: TlsMaterial,
 ): Promise<PublishPullRequestResult> {
   const title = commitMessage(summary).split("\n")[0] ?? "wildseal";
   const body = renderPullRequestBody({
     summary: title,
-    tenants: capture.rows ?? [],
-    ...(capture.certBefore === undefined ? {} : { certBefore: capture.certBefore }),
+    tenants: tenantRows(rendered.inputs.model.tenants, rendered.result.changes),
+    ...(rendered.certBefore === undefined ? {} : { certBefore: rendered.certBefore }),
     certAfter: tls.leaf,
     marker: pullRequestMarker(ws.branch),
   });

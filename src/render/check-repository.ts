@@ -1,22 +1,18 @@
 import { join } from "node:path";
 import type { Diagnostic } from "../errors.ts";
 import { InvalidInputError } from "../errors.ts";
-import { validateTemplates } from "./load-templates.ts";
+import { diagnosticFromMessage, loadRepositoryInputs } from "./repository-inputs.ts";
 import { lookup, substituteSegments } from "./placeholders.ts";
 import type { PlaceholderContext } from "./placeholders.ts";
 import type { Template } from "./template.ts";
-import { parseSealingCertificate } from "../seal/sealing-cert.ts";
 import { hostCoveredBy, isValidHostname } from "../tls/hosts.ts";
 import { validateTlsSecret } from "../tls/tls-material.ts";
 import type { TlsMaterial } from "../tls/types.ts";
 import type { PositionedDocument } from "../yaml/load.ts";
 import { CONFIG_FILE } from "../model/config-schema.ts";
-import { loadRepositoryModel } from "../model/load-repository.ts";
 import type { RepositoryModel } from "../model/load-repository.ts";
 import { compareCodeUnits } from "../model/load-tenants.ts";
 import type { InMemoryTenantFile } from "../model/load-tenants.ts";
-import { readRepoFile } from "../model/read-repo-file.ts";
-import type { WildsealConfig } from "../model/types.ts";
 import { lstatOrUndefined } from "../lstat-or-undefined.ts";
 
 /**
@@ -81,9 +77,12 @@ export class NotARepositoryError extends InvalidInputError {
 export async function checkRepository(repoDir: string, opts: CheckOptions = {}): Promise<RepositoryCheck> {
   const now = opts.now ?? new Date();
   await assertRepository(repoDir);
-  const model = await loadRepositoryModel(repoDir, { ...(opts.inMemoryTenants !== undefined ? { inMemoryTenants: opts.inMemoryTenants } : {}) });
-  const templates = await validateTemplates(repoDir);
-  const certs = model.config === undefined ? [] : await checkSealingCerts(repoDir, model.config, now);
+  const { model, templates, sealing } = await loadRepositoryInputs(repoDir, {
+    now,
+    ...(opts.inMemoryTenants !== undefined ? { inMemoryTenants: opts.inMemoryTenants } : {}),
+  });
+  // a missing file is loadConfig's to report; a controller's certificate is not in the repository
+  const certs = [...sealing.values()].flatMap((r) => (r.kind === "invalid" ? r.diagnostics : []));
   const tenantFiles = [...model.documents].map(([file, doc]) => ({ file, doc, facts: tenantFacts(doc) }));
   const missingValues = tenantFiles.flatMap((t) => missingValuesOf(t.file, t.doc, t.facts, templates.templates));
   const typeProblems = tenantFiles.flatMap((t) => valueTypeProblems(t.file, t.doc, t.facts, templates.templates));
@@ -122,37 +121,6 @@ async function assertRepository(repoDir: string): Promise<void> {
 
 function sortStable(ds: readonly Diagnostic[]): Diagnostic[] {
   return [...ds].sort((a, b) => compareCodeUnits(a.path, b.path) || a.line - b.line || a.col - b.col);
-}
-
-/** The committed sealing certificates must parse, be RSA and not be expired (what sealing will demand). */
-async function checkSealingCerts(repoDir: string, config: WildsealConfig, now: Date): Promise<Diagnostic[]> {
-  const out: Diagnostic[] = [];
-  for (const cluster of config.clusters) {
-    if (cluster.sealing.kind !== "file") continue;
-    const path = cluster.sealing.path;
-    const read = await readRepoFile(repoDir, path);
-    if (read.kind === "refused") {
-      out.push(read.diagnostic);
-      continue;
-    }
-    if (read.kind === "missing") continue; // loadConfig reported it
-    try {
-      parseSealingCertificate(read.text, { now, source: path });
-    } catch (e) {
-      if (!(e instanceof InvalidInputError)) throw e;
-      out.push(...(e.diagnostics.length > 0 ? e.diagnostics : [diagnosticFromMessage(path, e.message)]));
-    }
-  }
-  return out;
-}
-
-/** `path:3:1: msg` or `path: msg` (how certificate errors name their source) as a Diagnostic. */
-export function diagnosticFromMessage(path: string, message: string): Diagnostic {
-  const prefix = `${path}:`;
-  const rest = message.startsWith(prefix) ? message.slice(prefix.length) : ` ${message}`;
-  const m = /^(\d+):(\d+): ([\s\S]*)$/.exec(rest);
-  if (m !== null) return { path, line: Number(m[1]), col: Number(m[2]), message: m[3] ?? "" };
-  return { path, line: 1, col: 1, message: rest.trimStart() };
 }
 
 /** Key match and validity at `now`: the material may have been read long before (watch) or for another time. */

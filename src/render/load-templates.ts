@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Diagnostic } from "../errors.ts";
+import { withReason, type Diagnostic } from "../errors.ts";
 import { readFileInCheckedFolder } from "../model/read-repo-file.ts";
 import { checkRepoFolder } from "../model/repo-paths.ts";
 import { DEFAULT_SEALED_SECRET_FILE, DEFAULT_SEALED_SECRET_TEMPLATE } from "./default-template.ts";
@@ -28,6 +28,12 @@ export function builtInSealedSecretTemplate(): Template {
  * template file is a SealedSecret. Used by `wildseal validate` and by the renderer.
  */
 export async function validateTemplates(repoDir: string): Promise<TemplateSet> {
+  const set = await readTemplates(repoDir);
+  // every problem found here is a template problem, whichever helper (YAML, file read) found it
+  return { templates: set.templates, diagnostics: withReason(set.diagnostics, "invalid-template") };
+}
+
+async function readTemplates(repoDir: string): Promise<TemplateSet> {
   const diagnostics: Diagnostic[] = [];
   let entries: { name: string; isFile: boolean; isLink: boolean }[] = [];
   // No templates/ at all means the built-in template (documented); a templates/ that is a link or a

@@ -29,7 +29,8 @@ export function checkRenderedObject(template: Template, object: Readonly<Record<
   if (template.sealedSecret) return [];
   const verdict = judgeObject({ apiVersion: template.apiVersion, kind: template.kind }, object, tenant.namespace, policy);
   if (verdict.kind === "allowed") return [];
-  return [{ path: template.file, ...positionIn(template, verdict.at), message: `tenant ${tenant.name} (${tenant.file}): ${verdict.message}` }];
+  // counted as a template problem: the template asks for the object, whatever tenant it is rendered for
+  return [{ path: template.file, ...positionIn(template, verdict.at), message: `tenant ${tenant.name} (${tenant.file}): ${verdict.message}`, reason: "invalid-template" }];
 }
 
 /** The decision, from the object alone: `namespace` is the tenant's. */

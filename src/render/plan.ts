@@ -8,11 +8,11 @@ import {
   ANNOTATION,
   finishSealedSecret,
   readCommittedSealedSecret,
-  rfc3339,
   sealedInputsSha256,
   sealedItemsOf,
 } from "./sealed-secret-document.ts";
 import type { CommittedSealedSecret } from "./sealed-secret-document.ts";
+import { rfc3339 } from "../rfc3339.ts";
 import { instantiateTemplate } from "./template.ts";
 import type { Template } from "./template.ts";
 import { decideRemovals } from "./removal-policy.ts";
@@ -152,6 +152,7 @@ export function planRender(input: PlanInput): Plan {
         line: 1,
         col: 1,
         message: `the certificate expired at ${rfc3339(leaf.notAfter)}; nothing was published: fix the issuer (cert-manager) and render again`,
+        reason: "expired",
       },
     ]);
   }
@@ -364,6 +365,7 @@ function checkNotOlder(committed: CommittedNotAfter | undefined, leaf: CertFacts
     path: committed.path,
     ...committed.at,
     message: `tenant ${tenant}: refusing to replace the committed certificate (notAfter ${committed.was}) with an older one (notAfter ${rfc3339(leaf.notAfter)}, sha256 ${leaf.sha256}): the source Secret is stale; point wildseal at the current certificate`,
+    reason: "downgrade",
   };
 }
 

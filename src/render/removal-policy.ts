@@ -38,8 +38,8 @@ export function defaultMaxRemovals(liveFolders: number): number {
   return Math.max(2, Math.floor(liveFolders / 10));
 }
 
-/** Where the removal diagnostics point: the folder whose content decides what is removed. */
-const AT = { path: "tenants", line: 1, col: 1 } as const;
+/** Where the removal diagnostics point (the folder whose content decides what is removed), and their gate. */
+const AT = { path: "tenants", line: 1, col: 1, reason: "removal-held" } as const;
 
 const NAMES_SHOWN = 10;
 

@@ -1,13 +1,10 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import type { Diagnostic } from "../errors.ts";
 import { InvalidInputError } from "../errors.ts";
-import { checkHostsCovered, loadRepositoryModel, objectPolicyOf, readSealingCertPath } from "../model/index.ts";
+import { checkHostsCovered, objectPolicyOf, type RepositoryModel } from "../model/index.ts";
 import type { WildsealConfig } from "../model/types.ts";
-import { parseSealingCertificate } from "../seal/sealing-cert.ts";
 import type { SealingCertificate } from "../seal/sealing-cert.ts";
 import type { CertFacts, TlsMaterial } from "../tls/types.ts";
-import { validateTemplates } from "./load-templates.ts";
 import { changeKind, filesAfterSealing, holdEverything, planRender } from "./plan.ts";
 import type { ChangeKind, ExistingTree, Plan, TenantPlan } from "./plan.ts";
 import { readExistingTree, removeFolder, writeClusterIndex, writeTenantFolder } from "./rendered-files.ts";
@@ -15,6 +12,7 @@ import type { WriteCounts } from "./rendered-files.ts";
 import { sealJobs } from "./seal-batch.ts";
 import { DEFAULT_REMOVAL_LIMIT, type RemovalLimit } from "./removal-policy.ts";
 import { sealedItemsOf } from "./sealed-secret-document.ts";
+import { loadRepositoryInputs, type RepositoryInputs } from "./repository-inputs.ts";
 
 /**
  * One render of a repository: load, validate, read the committed tree once, plan, seal what
@@ -55,21 +53,15 @@ export interface RenderResult {
   readonly files: WriteCounts;
 }
 
-function diagnosticsOf(e: unknown, path: string): Diagnostic[] {
-  if (e instanceof InvalidInputError) {
-    if (e.diagnostics.length > 0) return [...e.diagnostics];
-    return [{ path, line: 1, col: 1, message: e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message }];
-  }
-  throw e;
-}
-
-/** Each cluster's sealing certificate, or a diagnostic saying why its tenants are held. */
-async function loadSealingCerts(
-  repoDir: string,
+/**
+ * Each cluster's sealing certificate (the caller's first, else the committed file), or a diagnostic
+ * saying why its tenants are held.
+ */
+function sealingCertsOf(
   config: WildsealConfig,
+  read: RepositoryInputs["sealing"],
   given: ReadonlyMap<string, SealingCertificate> | undefined,
-  now: Date,
-): Promise<{ certs: Map<string, SealingCertificate>; diagnostics: Diagnostic[] }> {
+): { certs: Map<string, SealingCertificate>; diagnostics: Diagnostic[] } {
   const certs = new Map<string, SealingCertificate>();
   const diagnostics: Diagnostic[] = [];
   for (const cluster of config.clusters) {
@@ -78,31 +70,36 @@ async function loadSealingCerts(
       certs.set(cluster.name, provided);
       continue;
     }
-    if (cluster.sealing.kind !== "file") {
+    const r = read.get(cluster.name);
+    if (cluster.sealing.kind === "controller") {
       diagnostics.push({
         path: "wildseal.yaml",
         line: 1,
         col: 1,
         message: `cluster ${cluster.name} takes its sealing certificate from controller ${cluster.sealing.namespace}/${cluster.sealing.name}, which render does not contact: fetch it into a sealingCert file, or use wildseal sync; its tenants were left as they are`,
+        reason: "sealing-certificate",
       });
       continue;
     }
-    const rel = cluster.sealing.path;
-    try {
-      const abs = await readSealingCertPath(repoDir, cluster);
-      certs.set(cluster.name, parseSealingCertificate(await readFile(abs), { now, source: rel }));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
-        diagnostics.push({ path: rel, line: 1, col: 1, message: `cluster ${cluster.name}'s sealing certificate is missing: fetch it (kubeseal --fetch-cert > ${rel}); its tenants were left as they are` });
-      } else {
-        diagnostics.push(...diagnosticsOf(e, rel));
-      }
+    if (r === undefined || r.kind === "given" || r.kind === "controller") {
+      throw new Error(`render: cluster ${cluster.name}'s sealing certificate was neither given nor read`);
+    }
+    if (r.kind === "read") certs.set(cluster.name, r.cert);
+    else if (r.kind === "invalid") diagnostics.push(...r.diagnostics);
+    else {
+      diagnostics.push({
+        path: r.path,
+        line: 1,
+        col: 1,
+        message: `cluster ${cluster.name}'s sealing certificate is missing: fetch it (kubeseal --fetch-cert > ${r.path}); its tenants were left as they are`,
+        reason: "sealing-certificate",
+      });
     }
   }
   return { certs, diagnostics };
 }
 
-function hostGates(model: Awaited<ReturnType<typeof loadRepositoryModel>>, leaf: CertFacts): Map<string, Diagnostic[]> {
+function hostGates(model: RepositoryModel, leaf: CertFacts): Map<string, Diagnostic[]> {
   const gates = new Map<string, Diagnostic[]>();
   for (const t of model.tenants) {
     const problems = checkHostsCovered([t], leaf, model.locate);
@@ -124,31 +121,36 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Loads the repository (repository-inputs.ts) and renders it. */
 export async function renderRepository(opts: RenderOptions): Promise<RenderResult> {
-  const { repoDir, tls } = opts;
+  const now = opts.now ?? new Date();
+  const inputs = await loadRepositoryInputs(opts.repoDir, {
+    now,
+    committedTree: true,
+    ...(opts.sealingCerts === undefined ? {} : { givenSealingCerts: new Set(opts.sealingCerts.keys()) }),
+  });
+  return renderInputs(inputs, opts);
+}
+
+/**
+ * Renders what loadRepositoryInputs (with `committedTree`) read from `opts.repoDir`: a caller that
+ * needs the model too (sync's pull request) loads once and keeps `inputs`.
+ */
+export async function renderInputs(inputs: RepositoryInputs, opts: RenderOptions): Promise<RenderResult> {
+  const { tls } = opts;
   const now = opts.now ?? new Date();
   const files: WriteCounts = { written: [], removed: [] };
-  // The committed tree is read once, before the tenants: a tenant that already delivers a Secret
-  // keeps it when a newcomer claims the same one.
-  let existingTree: ExistingTree | undefined;
-  const model = await loadRepositoryModel(repoDir, {
-    liveTenants: async (config) => {
-      existingTree = await readExistingTree(repoDir, config.output);
-      const tree = existingTree;
-      return (t) => tree.get(t.cluster)?.tenants.has(t.name) === true;
-    },
-  });
-  const templates = await validateTemplates(repoDir);
+  const { model, templates } = inputs;
   const diagnostics: Diagnostic[] = [...model.diagnostics, ...templates.diagnostics];
   const config = model.config;
   if (config === undefined) return { diagnostics, changes: [], leaf: tls.leaf, files };
 
-  const existing: ExistingTree = existingTree ?? (await readExistingTree(repoDir, config.output));
+  const existing: ExistingTree = inputs.existing ?? (await readExistingTree(opts.repoDir, config.output));
   if (templates.diagnostics.length > 0) {
     const plan = holdEverything(existing, []);
     return { diagnostics, changes: summarize(plan), leaf: tls.leaf, files };
   }
-  const sealing = await loadSealingCerts(repoDir, config, opts.sealingCerts, now);
+  const sealing = sealingCertsOf(config, inputs.sealing, opts.sealingCerts);
   diagnostics.push(...sealing.diagnostics);
 
   const crt = tls.secret.data.get("tls.crt");

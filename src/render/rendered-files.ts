@@ -4,7 +4,8 @@ import { basename, dirname, join, relative } from "node:path";
 import { InvalidInputError } from "../errors.ts";
 import type { Diagnostic } from "../errors.ts";
 import type { ExistingClusterOutput, ExistingTenantOutput, ExistingTree } from "./plan.ts";
-import { GENERATED_PREFIX, KUSTOMIZATION, assertInside, isDnsLabel, outputPath, outputRoot } from "./tree.ts";
+import { isDnsLabel } from "../model/names.ts";
+import { GENERATED_PREFIX, KUSTOMIZATION, assertInside, outputPath, outputRoot } from "./tree.ts";
 import { mapLimit, READ_CONCURRENCY } from "../map-limit.ts";
 import { lstatOrUndefined } from "../lstat-or-undefined.ts";
 

@@ -4,6 +4,7 @@ import type { Scope } from "../seal/scope.ts";
 import { CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, scopeAnnotations } from "../seal/sealed-secret.ts";
 import { CA_ITEM } from "../tls/tls-material.ts";
 import type { CertFacts } from "../tls/types.ts";
+import { rfc3339 } from "../rfc3339.ts";
 import { parseYamlDocument } from "../yaml/load.ts";
 import type { Position } from "../yaml/load.ts";
 
@@ -34,11 +35,6 @@ export const SEALED_ITEMS = ["tls.crt", "tls.key"] as const;
  */
 export function sealedItemsOf(withCa: boolean): readonly string[] {
   return withCa ? [CA_ITEM, ...SEALED_ITEMS] : SEALED_ITEMS;
-}
-
-/** RFC 3339 UTC without fractional seconds, e.g. 2026-03-01T12:00:00Z. */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /**

@@ -218,7 +218,7 @@ export function instantiateTemplate(template: Template, ctx: PlaceholderContext,
     const r = substituteSegments(site.segments, ctx);
     if (!r.ok) {
       const p = site.positions.get(r.source) ?? site.at;
-      diagnostics.push({ path: template.file, ...p, message: `${who}: ${r.message}` });
+      diagnostics.push({ path: template.file, ...p, message: `${who}: ${r.message}`, reason: "invalid-template" });
       continue;
     }
     setAt(out, site.path, r.value);

@@ -2,7 +2,7 @@ import type { Diagnostic } from "../errors.ts";
 import { InvalidInputError } from "../errors.ts";
 import { readExistingTree } from "./rendered-files.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "./sealed-secret-document.ts";
-import { rfc3339 } from "./sealed-secret-document.ts";
+import { rfc3339 } from "../rfc3339.ts";
 import { mapLimit } from "../map-limit.ts";
 import { loadRepositoryModel } from "../model/load-repository.ts";
 import type { WildsealConfig } from "../model/types.ts";

@@ -18,6 +18,9 @@ export interface SealingCertificate {
 }
 
 export const MIN_SEALING_KEY_BITS = 2048;
+
+/** Every refusal here is one gate: the cluster's tenants are held until its certificate is fixed. */
+const REFUSED = { reason: "sealing-certificate" } as const;
 const MAX_CERT_INPUT_BYTES = 1024 * 1024;
 
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
@@ -33,7 +36,7 @@ export function parseSealingCertificate(
 ): SealingCertificate {
   const source = opts.source ?? "sealing certificate";
   if (pem.length > MAX_CERT_INPUT_BYTES) {
-    throw new InvalidInputError(`${source}: larger than ${MAX_CERT_INPUT_BYTES} bytes; pass the controller's cert.pem`);
+    throw new InvalidInputError(`${source}: larger than ${MAX_CERT_INPUT_BYTES} bytes; pass the controller's cert.pem`, [], REFUSED);
   }
   const text = typeof pem === "string" ? pem : pem.toString("utf8");
   const blocks = pemBlocks(text);
@@ -43,24 +46,30 @@ export function parseSealingCertificate(
     const what = found.length > 0 ? `found only ${[...new Set(found)].join(", ")} block(s)` : "no PEM block found";
     throw new InvalidInputError(
       `${source}: data does not contain any valid RSA certificate (${what}); pass the controller's PEM certificate, as printed by \`kubeseal --fetch-cert\``,
+      [],
+      REFUSED,
     );
   }
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(Buffer.from(first.body.replace(/\s+/g, ""), "base64"));
   } catch {
-    throw new InvalidInputError(`${source}:${first.line}:1: the CERTIFICATE block does not parse as an X.509 certificate`);
+    throw new InvalidInputError(`${source}:${first.line}:1: the CERTIFICATE block does not parse as an X.509 certificate`, [], REFUSED);
   }
   const publicKey = cert.publicKey;
   if (publicKey.asymmetricKeyType !== "rsa") {
     throw new InvalidInputError(
       `${source}: the sealing certificate holds a ${publicKey.asymmetricKeyType ?? "non-RSA"} key; Sealed Secrets needs an RSA certificate`,
+      [],
+      REFUSED,
     );
   }
   const modulusBits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
   if (modulusBits < MIN_SEALING_KEY_BITS) {
     throw new InvalidInputError(
       `${source}: the sealing certificate has a ${modulusBits}-bit RSA key; at least ${MIN_SEALING_KEY_BITS} bits are required`,
+      [],
+      REFUSED,
     );
   }
   const notAfter = new Date(cert.validTo);
@@ -68,6 +77,8 @@ export function parseSealingCertificate(
   if (now.getTime() > notAfter.getTime()) {
     throw new InvalidInputError(
       `${source}: failed to encrypt using an expired certificate on ${goLongDate(notAfter)} (notAfter ${notAfter.toISOString()}); fetch the controller's current certificate`,
+      [],
+      REFUSED,
     );
   }
   return {
@@ -143,7 +154,7 @@ async function readBounded(res: Response, maxBytes: number, shown: string): Prom
   const declared = Number(res.headers.get("content-length") ?? "0");
   if (declared > maxBytes) {
     await res.body?.cancel();
-    throw new InvalidInputError(`${shown}: certificate response is ${declared} bytes, more than ${maxBytes}`);
+    throw new InvalidInputError(`${shown}: certificate response is ${declared} bytes, more than ${maxBytes}`, [], REFUSED);
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -151,7 +162,7 @@ async function readBounded(res: Response, maxBytes: number, shown: string): Prom
   for await (const chunk of res.body) {
     total += chunk.length;
     if (total > maxBytes) {
-      throw new InvalidInputError(`${shown}: certificate response is more than ${maxBytes} bytes`);
+      throw new InvalidInputError(`${shown}: certificate response is more than ${maxBytes} bytes`, [], REFUSED);
     }
     chunks.push(Buffer.from(chunk));
   }

@@ -5,7 +5,9 @@
  * it pushed or checked; an acknowledged tip never triggers. Nothing else is remembered: a restart
  * re-reads the branch in its startup reconcile.
  */
-import type { Logger } from "../ops/logger.ts";
+import { UsageError } from "../errors.ts";
+import { validateBranchName } from "../git/branch-name.ts";
+import type { Log } from "../log.ts";
 import type { TriggerSink } from "../trigger.ts";
 
 /** Structural match for src/git's GitRunner, so the integrator can pass the shared one. */
@@ -19,7 +21,7 @@ export interface GitPollOptions {
   readonly branch: string;
   readonly intervalMs: number;
   readonly onTrigger: TriggerSink;
-  readonly log: Logger;
+  readonly log: Log;
   /** runs `git ls-remote`: src/git's createGitRunner, which hands credentials to git through the environment */
   readonly git: GitCommandRunner;
 }
@@ -37,18 +39,6 @@ export interface GitPollSource {
 const ACKNOWLEDGED_KEPT = 32;
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
-/** Branch names accepted for polling: a conservative subset of git-check-ref-format. */
-export function isPollableBranch(branch: string): boolean {
-  return (
-    /^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(branch) &&
-    !branch.includes("..") &&
-    !branch.includes("//") &&
-    !branch.endsWith("/") &&
-    !branch.endsWith(".lock") &&
-    !branch.endsWith(".")
-  );
-}
-
 /** The sha of `refs/heads/<branch>` in `git ls-remote` output, or undefined. */
 export function parseLsRemote(output: string, branch: string): string | undefined {
   const ref = `refs/heads/${branch}`;
@@ -60,8 +50,9 @@ export function parseLsRemote(output: string, branch: string): string | undefine
 }
 
 export function startGitPoll(options: GitPollOptions): GitPollSource {
-  if (!isPollableBranch(options.branch)) throw new Error(`invalid branch name ${JSON.stringify(options.branch)}`);
-  if (options.remote.startsWith("-")) throw new Error("the remote must not start with '-'");
+  // the one branch rule (git/branch-name.ts) the CLI checked --branch with: what it accepts, the poll polls
+  validateBranchName(options.branch);
+  if (options.remote.startsWith("-")) throw new UsageError("the remote must not start with '-'");
   const { git, log, branch } = options;
 
   let stopped = false;

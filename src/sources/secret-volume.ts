@@ -12,7 +12,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../ops/logger.ts";
+import type { Log } from "../log.ts";
 import type { TriggerSink } from "../trigger.ts";
 import { readSecretVolume } from "../tls/secret-input.ts";
 import type { SecretManifest } from "../tls/types.ts";
@@ -21,7 +21,7 @@ import { tlsFingerprint } from "./tls-fingerprint.ts";
 export interface SecretVolumeSourceOptions {
   readonly dir: string;
   readonly onTrigger: TriggerSink;
-  readonly log: Logger;
+  readonly log: Log;
   /** safety-net re-read period; default 60 s; 0 disables */
   readonly rereadIntervalMs?: number;
   /** wait this long after a folder event before reading (coalesces kubelet's burst); default 100 ms */

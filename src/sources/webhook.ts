@@ -13,7 +13,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "../ops/logger.ts";
+import type { Log } from "../log.ts";
 import type { TriggerSink } from "../trigger.ts";
 
 export const DEFAULT_WEBHOOK_MAX_BYTES = 1024 * 1024;
@@ -34,7 +34,7 @@ export interface WebhookOptions {
   /** only pushes to this branch trigger */
   readonly branch: string;
   readonly onTrigger: TriggerSink;
-  readonly log: Logger;
+  readonly log: Log;
   /** a larger declared Content-Length gets 413 unread; default 1 MiB */
   readonly maxBodyBytes?: number;
   /** bytes all webhook requests together may hold while their bodies arrive; default 8 MiB */

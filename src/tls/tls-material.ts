@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, X509Certificate, type KeyObject } from "node:crypto";
-import { InvalidInputError } from "../errors.ts";
+import { InvalidInputError, type Reason } from "../errors.ts";
 import { pemBlocks } from "./pem.ts";
 import { readSecretSource } from "./secret-input.ts";
 import type { CertFacts, SecretManifest, TlsMaterial } from "./types.ts";
@@ -48,7 +48,7 @@ function oneLineName(name: string): string {
 
 function firstCertificate(pem: string): X509Certificate {
   const block = pemBlocks(pem).find((b) => b.label === "CERTIFICATE");
-  if (block === undefined) throw new InvalidInputError("no PEM CERTIFICATE block found");
+  if (block === undefined) throw new InvalidInputError("no PEM CERTIFICATE block found", [], { reason: "invalid-certificate" });
   return new X509Certificate(Buffer.from(block.body.replace(/\s+/g, ""), "base64"));
 }
 
@@ -68,8 +68,9 @@ export function certFacts(pemOrX509: string | Buffer | X509Certificate): CertFac
   };
 }
 
-function fail(where: string, message: string): never {
-  throw new InvalidInputError(`${where}: ${message}`);
+/** Refuses the Secret. `reason` names the gate that refused it; by default, the Secret's content is unusable. */
+function fail(where: string, message: string, reason: Reason = "invalid-certificate"): never {
+  throw new InvalidInputError(`${where}: ${message}`, [], { reason });
 }
 
 /** The Secret cert-manager writes is the one to read: how to find it, for every "wrong Secret" error. */
@@ -146,13 +147,13 @@ export function validateTlsSecret(
     fail(where, "tls.key does not parse as an unencrypted PEM private key (PKCS#1, PKCS#8 or SEC1)");
   }
   if (!leaf.checkPrivateKey(privateKey)) {
-    fail(where, `tls.key does not match the leaf certificate in tls.crt (sha256 ${certFacts(leaf).sha256}); store the key issued with this certificate`);
+    fail(where, `tls.key does not match the leaf certificate in tls.crt (sha256 ${certFacts(leaf).sha256}); store the key issued with this certificate`, "key-mismatch");
   }
 
   const facts = certFacts(leaf);
   const now = opts.now ?? new Date();
-  if (now < facts.notBefore) fail(where, `the leaf certificate is not valid before ${facts.notBefore.toISOString()}`);
-  if (now > facts.notAfter) fail(where, `the leaf certificate expired at ${facts.notAfter.toISOString()}; renew it before sealing`);
+  if (now < facts.notBefore) fail(where, `the leaf certificate is not valid before ${facts.notBefore.toISOString()}`, "not-yet-valid");
+  if (now > facts.notAfter) fail(where, `the leaf certificate expired at ${facts.notAfter.toISOString()}; renew it before sealing`, "expired");
   if (facts.dnsNames.length === 0 && opts.requireDnsNames !== false) fail(where, "the leaf certificate has no DNS subjectAltName; tenants' hosts cannot be checked against it");
   const ca = caOf(secret, where);
   return ca === undefined ? { secret, leaf: facts, certChainPem: chainPem } : { secret, leaf: facts, certChainPem: chainPem, ca };
@@ -168,6 +169,8 @@ export async function readTlsSource(path: string, opts: { now?: Date; stdin?: No
     const hint = tls.length === 0 ? `; ${CERT_MANAGER_SECRET_HINT} (kubectl get secret -n NAMESPACE NAME -o yaml > ${source === "<stdin>" ? "secret.yaml" : source})` : "; keep only the one to seal";
     throw new InvalidInputError(
       `${source}: expected exactly one ${TLS_SECRET_TYPE} Secret, found ${tls.length} among: ${found}${hint}`,
+      [],
+      { reason: "invalid-certificate" },
     );
   }
   return validateTlsSecret(tls[0] as SecretManifest, { now: opts.now, source });

@@ -23,7 +23,7 @@ describe("wildseal audit", () => {
         commitAndPush(ws, {
           render: async (dir) => {
             writeFiles(dir, files);
-            return { changes, certSha256: cert.repeat(64), certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" };
+            return { summary: { changes, certSha256: cert.repeat(64), certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" }, value: undefined };
           },
         }),
       );
@@ -60,7 +60,7 @@ describe("wildseal audit", () => {
         commitAndPush(ws, {
           render: async (dir) => {
             writeFiles(dir, { "rendered/p/acme/s.yaml": "1" });
-            return { changes: [{ action: "add", tenants: ["acme"] }], certSha256: "1".repeat(64), certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" };
+            return { summary: { changes: [{ action: "add", tenants: ["acme"] }], certSha256: "1".repeat(64), certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" }, value: undefined };
           },
         }),
       );

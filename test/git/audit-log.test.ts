@@ -19,7 +19,7 @@ async function buildHistory(r: BareRemote): Promise<void> {
       commitAndPush(ws, {
         render: async (dir) => {
           writeFiles(dir, files);
-          return { ...summary, domain: "*.example.com" };
+          return { summary: { ...summary, domain: "*.example.com" }, value: undefined };
         },
       }),
     );

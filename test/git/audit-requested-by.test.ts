@@ -19,7 +19,7 @@ async function wildsealCommit(r: BareRemote, files: Record<string, string | null
     commitAndPush(ws, {
       render: async (dir) => {
         writeFiles(dir, files);
-        return { changes, certSha256: CERT, certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" };
+        return { summary: { changes, certSha256: CERT, certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" }, value: undefined };
       },
       ...(review === undefined ? {} : { target: { kind: "review" as const, branch: review } }),
     }),

@@ -71,7 +71,7 @@ describe("OpenPGP commit signing", () => {
       commitAndPush(ws, {
         render: async (dir) => {
           writeFiles(dir, { "rendered/p/acme/s.yaml": "1" });
-          return { changes: [{ action: "add", tenants: ["acme"] }], certSha256: "a".repeat(64), certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" };
+          return { summary: { changes: [{ action: "add", tenants: ["acme"] }], certSha256: "a".repeat(64), certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" }, value: undefined };
         },
         author: { name: "PGP Signer", email: "pgp@example.com" },
         sign,
@@ -111,7 +111,7 @@ describe("OpenPGP commit signing", () => {
           commitAndPush(ws, {
             render: async (dir) => {
               writeFiles(dir, { "rendered/p/beta/s.yaml": "1" });
-              return { changes: [{ action: "add", tenants: ["beta"] }], certSha256: "a".repeat(64), certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" };
+              return { summary: { changes: [{ action: "add", tenants: ["beta"] }], certSha256: "a".repeat(64), certNotAfter: new Date("2026-06-01T00:00:00Z"), domain: "*.example.com" }, value: undefined };
             },
             sign,
           }),

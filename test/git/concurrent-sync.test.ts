@@ -4,6 +4,7 @@
  * both must end in a re-render on the new tip, never in exit 3 or a lost commit.
  */
 import assert from "node:assert/strict";
+import { lineLog } from "../../src/line-log.ts";
 import { test } from "node:test";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import { sync, type SyncOutcome } from "../../src/pipeline/sync.ts";
@@ -37,7 +38,7 @@ test(`${SYNCS} concurrent syncs x ${ROUNDS} rounds all succeed; the history is l
             delivery: { kind: "push" },
             credentials: NO_CREDENTIALS,
             source: sourceOf(cert),
-            log: (l) => lines.push(`round ${round} sync ${i}: ${l}`),
+            log: lineLog((l) => lines.push(`round ${round} sync ${i}: ${l}`)),
           }),
         ),
       );

@@ -5,6 +5,7 @@
  * `[remote rejected]` stays fatal.
  */
 import assert from "node:assert/strict";
+import { lineLog } from "../../src/line-log.ts";
 import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -12,7 +13,7 @@ import { DependencyError } from "../../src/errors.ts";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import { classifyFailure, createGitRunner, type FailureKind, GitFailure } from "../../src/git/git-process.ts";
 import type { CommitSummary } from "../../src/git/trailers.ts";
-import { commitAndPush, withWorkspace } from "../../src/git/workspace.ts";
+import { commitAndPush, type Rendered, withWorkspace } from "../../src/git/workspace.ts";
 import {
   type BareRemote,
   git,
@@ -50,14 +51,14 @@ function hook(r: BareRemote, name: "pre-receive" | "update", body: string): void
 }
 
 function renderAcme(content = "v1") {
-  return async (dir: string): Promise<CommitSummary> => {
+  return async (dir: string): Promise<Rendered<undefined>> => {
     writeFiles(dir, { "rendered/prod/acme/secret.yaml": `acme: ${content}\n` });
-    return SUMMARY;
+    return { summary: SUMMARY, value: undefined };
   };
 }
 
 /** renderAcme that counts its calls: one render per push attempt. */
-function countedRenderAcme(): { render: (dir: string) => Promise<CommitSummary>; readonly count: number } {
+function countedRenderAcme(): { render: (dir: string) => Promise<Rendered<undefined>>; readonly count: number } {
   let count = 0;
   const render = renderAcme();
   return {
@@ -243,14 +244,14 @@ describe("pushing while another push holds the branch's lock", () => {
         branch: "main",
         credentials: NO_CREDENTIALS,
         env: {},
-        log: (line) => {
+        log: lineLog((line) => {
           lines.push(line);
           if (holder === "" && /got there first/.test(line)) {
             // the concurrent push finishes: its lock goes, its commit lands
             rmSync(lock);
             holder = pushAsPerson(r.path, "main", { "tenants/zeta.yaml": "name: zeta\n" }, "the lock holder's push");
           }
-        },
+        }),
       },
       (ws) => commitAndPush(ws, { retry: FAST, render: renderAcme() }),
     );
@@ -276,9 +277,9 @@ describe("pushing while another push holds the branch's lock", () => {
         branch: "main",
         credentials: NO_CREDENTIALS,
         env: {},
-        log: (line) => {
+        log: lineLog((line) => {
           if (/got there first/.test(line)) rmSync(lock, { force: true });
-        },
+        }),
       },
       (ws) => commitAndPush(ws, { retry: FAST, render: renderAcme() }),
     );
@@ -295,7 +296,7 @@ describe("pushing while another push holds the branch's lock", () => {
     hook(r, "update", `[ -e ${marker} ] && exit 0\ntouch ${marker}\ngit update-ref "$1" ${other}`);
     const renders = countedRenderAcme();
     const lines: string[] = [];
-    const out = await withWorkspace({ repo: r.path, branch: "main", credentials: NO_CREDENTIALS, env: {}, log: (l) => lines.push(l) }, (ws) =>
+    const out = await withWorkspace({ repo: r.path, branch: "main", credentials: NO_CREDENTIALS, env: {}, log: lineLog((l) => lines.push(l)) }, (ws) =>
       commitAndPush(ws, {
         retry: FAST,
         render: renders.render,

@@ -1,3 +1,4 @@
+import { silentLog } from "../../src/log.ts";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { DependencyError } from "../../src/errors.ts";
@@ -24,7 +25,7 @@ describe("what an authentication failure tells the user to do, against a real sm
 
   async function openError(credentials: GitCredentials): Promise<DependencyError> {
     try {
-      await openWorkspace({ repo: server.url("gitops.git"), branch: "main", credentials, log: () => {}, env: { PATH: process.env.PATH } });
+      await openWorkspace({ repo: server.url("gitops.git"), branch: "main", credentials, log: silentLog, env: { PATH: process.env.PATH } });
     } catch (e) {
       assert.ok(e instanceof DependencyError, String(e));
       return e;

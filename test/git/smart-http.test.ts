@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { lineLog } from "../../src/line-log.ts";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -57,12 +58,12 @@ describe("a smart-HTTP remote behind basic auth", () => {
     const credentials = credentialsFromEnv({ WILDSEAL_GIT_TOKEN: TOKEN });
     const before = server.requests.length;
     const out = await withWorkspace(
-      { repo: server.url("tenants.git"), branch: "main", credentials, log: (l) => lines.push(l), env: { PATH: process.env.PATH } },
+      { repo: server.url("tenants.git"), branch: "main", credentials, log: lineLog((l) => lines.push(l)), env: { PATH: process.env.PATH } },
       async (ws) => {
         const result = await commitAndPush(ws, {
           render: async (dir) => {
             writeFiles(dir, { "rendered/prod/acme/secret.yaml": "acme\n" });
-            return SUMMARY;
+            return { summary: SUMMARY, value: undefined };
           },
         });
         assert.deepEqual(filesContaining(ws.dir, NEEDLES), [], "token found in the clone");
@@ -118,14 +119,14 @@ describe("a smart-HTTP remote behind basic auth", () => {
     const lines: string[] = [];
     const url = server.url("tenants.git").replace("http://", `http://x-access-token:${TOKEN}@`);
     await withWorkspace(
-      { repo: url, branch: "main", credentials: NO_CREDENTIALS, log: (l) => lines.push(l), env: { PATH: process.env.PATH } },
+      { repo: url, branch: "main", credentials: NO_CREDENTIALS, log: lineLog((l) => lines.push(l)), env: { PATH: process.env.PATH } },
       async (ws) => {
         assert.equal(ws.remoteDisplay, server.url("tenants.git"));
         assert.deepEqual(filesContaining(ws.dir, NEEDLES), []);
         await commitAndPush(ws, {
           render: async (dir) => {
             writeFiles(dir, { "rendered/prod/beta/secret.yaml": "beta\n" });
-            return { ...SUMMARY, changes: [{ action: "add", tenants: ["beta"] }] };
+            return { summary: { ...SUMMARY, changes: [{ action: "add", tenants: ["beta"] }] }, value: undefined };
           },
         });
       },
@@ -154,7 +155,7 @@ describe("a smart-HTTP remote behind basic auth", () => {
         branch: "main",
         credentials: credentialsFromEnv({ WILDSEAL_GIT_TOKEN: TOKEN }),
         retry: { maxAttempts: 3, initialMs: 5, maxMs: 10 },
-        log: (l) => lines.push(l),
+        log: lineLog((l) => lines.push(l)),
         env: { PATH: process.env.PATH },
       }),
       (e: unknown) => e instanceof DependencyError && /Couldn't connect|Failed to connect/.test(e.message),
@@ -171,7 +172,7 @@ describe("a smart-HTTP remote behind basic auth", () => {
         repo: server.url("tenants.git"),
         branch: "main",
         credentials,
-        log: (l) => lines.push(l),
+        log: lineLog((l) => lines.push(l)),
         env: { PATH: process.env.PATH },
       });
       assert.fail("opened with a wrong token");

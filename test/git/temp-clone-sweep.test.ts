@@ -4,6 +4,7 @@
  * Every test works in a private temporary root, never in the shared TMPDIR.
  */
 import assert from "node:assert/strict";
+import { lineLog } from "../../src/line-log.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { chownSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
@@ -42,7 +43,7 @@ const NO_SUCH_PID = 99_999_999;
 
 async function openAndClose(r: BareRemote, root: string, log?: (l: string) => void): Promise<string> {
   return withWorkspace(
-    { repo: r.path, branch: "main", credentials: NO_CREDENTIALS, env: {}, tempRoot: root, ...(log === undefined ? {} : { log }) },
+    { repo: r.path, branch: "main", credentials: NO_CREDENTIALS, env: {}, tempRoot: root, ...(log === undefined ? {} : { log: lineLog(log) }) },
     async (ws) => ws.dir,
   );
 }
@@ -174,7 +175,7 @@ describe("clones left behind by dead processes", () => {
     const notAFolder = join(privateRoot(), "file");
     writeFileSync(notAFolder, "");
     const lines: string[] = [];
-    assert.deepEqual(await sweepDeadOwners(notAFolder, CLONE_PREFIX, { log: (l) => lines.push(l) }), []);
+    assert.deepEqual(await sweepDeadOwners(notAFolder, CLONE_PREFIX, { log: lineLog((l) => lines.push(l)) }), []);
     assert.match(lines.join("\n"), /cannot look for leftover clones in .*file \(ENOTDIR/);
   });
 });

@@ -10,6 +10,7 @@ import {
   commitAndPush,
   DEFAULT_AUTHOR,
   openWorkspace,
+  type Rendered,
   withWorkspace,
   type Workspace,
 } from "../../src/git/workspace.ts";
@@ -47,9 +48,9 @@ function summary(action: CommitSummary["changes"][number]["action"], tenants: st
 
 /** A renderer that writes one file per tenant, like rendered/<cluster>/<tenant>/. */
 function renderTenants(tenants: string[], content = "v1", action: "add" | "renew" = "add") {
-  return async (dir: string): Promise<CommitSummary> => {
+  return async (dir: string): Promise<Rendered<undefined>> => {
     writeFiles(dir, Object.fromEntries(tenants.map((t) => [`rendered/prod/${t}/secret.yaml`, `${t}: ${content}\n`])));
-    return summary(action, tenants);
+    return { summary: summary(action, tenants), value: undefined };
   };
 }
 
@@ -83,7 +84,7 @@ describe("commit and push to a bare remote", () => {
     const second = await withWorkspace({ repo: r.fileUrl, branch: "main", credentials: NO_CREDENTIALS, env: {} }, (ws) =>
       commitAndPush(ws, { render: renderTenants(["beta", "acme"]) }),
     );
-    assert.deepEqual(second, { kind: "unchanged" });
+    assert.deepEqual(second, { kind: "unchanged", value: undefined });
     assert.equal(remoteLog(r.path, "main").length, 2);
   });
 
@@ -93,11 +94,11 @@ describe("commit and push to a bare remote", () => {
       commitAndPush(ws, {
         render: async (dir) => {
           writeFiles(dir, { "stray.txt": "x" });
-          return null;
+          return { summary: null, value: "held back" };
         },
       }),
     );
-    assert.deepEqual(out, { kind: "unchanged" });
+    assert.deepEqual(out, { kind: "unchanged", value: "held back" }, "the render's value comes back with the outcome");
     assert.equal(remoteLog(r.path, "main").length, 1);
   });
 
@@ -107,7 +108,7 @@ describe("commit and push to a bare remote", () => {
       commitAndPush(ws, {
         render: async (dir) => {
           writeFiles(dir, { "rendered/prod/old/secret.yaml": null });
-          return summary("remove", ["old"]);
+          return { summary: summary("remove", ["old"]), value: undefined };
         },
       }),
     );
@@ -191,11 +192,12 @@ describe("a person pushes while we render", () => {
           renders++;
           seenOnRender.push(existsSync(join(dir, "tenants/zeta.yaml")));
           if (renders === 1) personCommit = pushAsPerson(r.path, "main", { "tenants/zeta.yaml": "name: zeta\n" }, "onboard zeta");
-          return renderTenants(["acme"])(dir);
+          return { ...(await renderTenants(["acme"])(dir)), value: renders };
         },
       }),
     );
     assert.equal(out.kind === "pushed" ? out.attempts : 0, 2);
+    assert.equal(out.kind === "pushed" ? out.value : 0, 2, "the value is the last render's, the one on the new tip");
     assert.deepEqual(seenOnRender, [false, true], "the second render ran on the person's commit");
     const log = remoteLog(r.path, "main");
     assert.equal(log.length, 3);

@@ -50,6 +50,7 @@ test("a secondary-rate-limit 403 with retry-after is waited out and retried", as
     const warn = log.lines.find((l) => l.includes("secondary rate limit: waiting"));
     assert.ok(warn !== undefined, log.lines.join("\n"));
     assert.equal((JSON.parse(warn) as { retryAfter: number }).retryAfter, 2);
+    assert.equal((JSON.parse(warn) as { component: string }).component, "github", "the client narrows the caller's logger to its component");
   });
 });
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { apiBaseUrl, repoFromRemoteUrl } from "../../src/github/repo-ref.ts";
+import { apiBaseUrl, hostOfApiUrl, parseRepositoryFlag, pullRequestRepository, repoFromRemoteUrl } from "../../src/github/repo-ref.ts";
 import { UsageError } from "../../src/errors.ts";
 
 test("owner and repo are read from https, scp-like ssh and ssh:// remotes", () => {
@@ -57,4 +57,31 @@ test("the API base URL is api.github.com, <host>/api/v3 for GitHub Enterprise Se
   assert.equal(apiBaseUrl("github.com", "http://127.0.0.1:9999/api/v3/"), "http://127.0.0.1:9999/api/v3");
   assert.throws(() => apiBaseUrl("github.com", "ftp://x"), UsageError);
   assert.throws(() => apiBaseUrl("github.com", "https://u:p@ghe.example/api/v3"), UsageError);
+});
+
+test("--github-repository is read by the remote's own owner/repo parser: a bad value is a usage error, not a crash", () => {
+  assert.deepEqual(parseRepositoryFlag("acme/gitops"), { owner: "acme", repo: "gitops" });
+  assert.deepEqual(parseRepositoryFlag("acme/gitops.git"), { owner: "acme", repo: "gitops" });
+  for (const bad of ["acme", "acme/", "/gitops", "acme/gitops/extra", "", "-acme/gitops", "acme/git ops"]) {
+    assert.throws(() => parseRepositoryFlag(bad), (e: unknown) => e instanceof UsageError && /--github-repository/.test(e.message), bad);
+  }
+});
+
+test("an explicit repository lives on the host of --github-api-url, else the remote's, else github.com", () => {
+  const repository = "acme/gitops";
+  assert.equal(hostOfApiUrl("https://api.github.com"), "github.com");
+  assert.equal(hostOfApiUrl("https://api.octo.ghe.com/"), "octo.ghe.com");
+  assert.equal(hostOfApiUrl("https://ghe.corp.example:8443/api/v3"), "ghe.corp.example:8443");
+  assert.deepEqual(pullRequestRepository("/srv/git/gitops.git", { repository, apiUrl: "https://ghe.corp.example/api/v3" }), {
+    owner: "acme",
+    repo: "gitops",
+    host: "ghe.corp.example",
+  });
+  // a GitHub Enterprise remote whose path is no owner/repo: the API is still its host's
+  const ghe = pullRequestRepository("https://ghe.corp.example/scm/platform/gitops.git", { repository });
+  assert.equal(ghe.host, "ghe.corp.example");
+  assert.equal(apiBaseUrl(ghe.host), "https://ghe.corp.example/api/v3");
+  assert.equal(pullRequestRepository("/srv/git/gitops.git", { repository }).host, "github.com");
+  assert.deepEqual(pullRequestRepository("git@github.com:acme/gitops.git", {}), { owner: "acme", repo: "gitops", host: "github.com" });
+  assert.throws(() => pullRequestRepository("/srv/git/gitops.git", { repository, apiUrl: "ftp://x" }), UsageError);
 });

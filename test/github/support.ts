@@ -1,5 +1,6 @@
 /** Shared set-up for the GitHub tests: a token client against the stand-in, a log that keeps every line. */
-import { createGitHubClient, type GitHubAuth, type GitHubClient, type GitHubLog } from "../../src/github/client.ts";
+import { createGitHubClient, type GitHubAuth, type GitHubClient } from "../../src/github/client.ts";
+import type { Log, LogFn } from "../../src/log.ts";
 import { pullRequestMarker, renderPullRequestBody, type PullRequestTenantRow } from "../../src/github/pr-body.ts";
 import type { PublishPullRequestOptions } from "../../src/github/pull-request.ts";
 import { reviewBranchName } from "../../src/git/branch-name.ts";
@@ -9,16 +10,23 @@ import { FakeGitHub, type FakeGitHubOptions } from "../helpers/fake-github.ts";
 
 export const TOKEN = "ghp_wildsealTestToken0123456789abcdefXYZ";
 
-export interface CapturedLog extends GitHubLog {
+export interface CapturedLog extends Log {
   readonly lines: string[];
 }
 
+/** A Log keeping every line as JSON: level, msg, the child bindings and the object. */
 export function captureLog(): CapturedLog {
   const lines: string[] = [];
-  const at = (level: string) => (msg: string, meta?: Record<string, unknown>) => {
-    lines.push(JSON.stringify({ level, msg, ...meta }));
+  const make = (bindings: Record<string, unknown>): Log => {
+    const at =
+      (level: string): LogFn =>
+      (a: string | Record<string, unknown>, msg?: string) => {
+        const [meta, text] = typeof a === "string" ? [{}, a] : [a, msg];
+        lines.push(JSON.stringify({ level, msg: text, ...bindings, ...meta }));
+      };
+    return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), child: (b) => make({ ...bindings, ...b }) };
   };
-  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  return Object.assign(make({}), { lines });
 }
 
 export function tokenAuth(token = TOKEN): GitHubAuth {
@@ -26,7 +34,7 @@ export function tokenAuth(token = TOKEN): GitHubAuth {
 }
 
 /** Real Octokit + retry + throttling; back-off seconds become milliseconds so tests stay fast. */
-export function client(fake: FakeGitHub, opts: { log?: GitHubLog; retries?: number; auth?: GitHubAuth; baseUrl?: string } = {}): GitHubClient {
+export function client(fake: FakeGitHub, opts: { log?: Log; retries?: number; auth?: GitHubAuth; baseUrl?: string } = {}): GitHubClient {
   return createGitHubClient({
     auth: opts.auth ?? tokenAuth(),
     baseUrl: opts.baseUrl ?? fake.baseUrl,

@@ -12,6 +12,7 @@ async function configProblems(config: string, extra: Record<string, string> = {}
   const repo = makeRepo({ "wildseal.yaml": config, ...extra });
   const r = await loadConfig(repo);
   assert.equal(r.config, undefined, "an invalid config must not be returned");
+  assert.deepEqual(new Set(r.diagnostics.map((d) => d.reason)), new Set(["invalid-config"]), "every config problem counts as invalid-config");
   return formatted(r.diagnostics);
 }
 
@@ -105,7 +106,7 @@ describe("wildseal.yaml loading", () => {
       ]);
       await assert.rejects(
         readSealingCertPath(repo, { name: "a", sealing: { kind: "file", path: "clusters/a.pem" } }),
-        InvalidInputError,
+        (e: unknown) => e instanceof InvalidInputError && e.reason === "sealing-certificate",
       );
     } finally {
       rmSync(outside, { recursive: true, force: true });

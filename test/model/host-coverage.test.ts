@@ -18,6 +18,7 @@ describe("host coverage by the certificate", () => {
       "tenants/acme.yaml:8:7: host api.acme.example.com is not covered by the certificate (DNS names: *.example.com, example.com): remove the host or issue a certificate that covers it",
       "tenants/acme.yaml:9:7: host example.org is not covered by the certificate (DNS names: *.example.com, example.com): remove the host or issue a certificate that covers it",
     ]);
+    assert.deepEqual(checkHostsCovered(model.tenants, leaf, model.locate).map((d) => d.reason), ["uncovered-host", "uncovered-host"]);
     const [acme, beta] = model.tenants;
     assert.ok(acme && beta);
     assert.deepEqual(uncoveredHosts(acme, leaf), ["api.acme.example.com", "example.org"]);

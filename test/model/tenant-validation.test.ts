@@ -22,6 +22,7 @@ async function load(tenants: Record<string, string>, config = TWO_CLUSTER_CONFIG
 async function refused(file: string, text: string, config = TWO_CLUSTER_CONFIG): Promise<string[]> {
   const r = await load({ [file]: text }, config);
   assert.deepEqual(r.tenants, []);
+  assert.deepEqual(new Set(r.diagnostics.map((d) => d.reason)), new Set(["invalid-tenant"]), "every tenant problem counts as invalid-tenant");
   return formatted(r.diagnostics);
 }
 
@@ -141,6 +142,10 @@ describe("tenant files", () => {
     ]);
     assert.deepEqual(r.tenants.map((t) => t.name), ["acme", "beta"]);
     assert.deepEqual(r.invalid, [{ name: "zeta", file: "tenants/zeta.yaml" }]);
+    // tenant add rewords a clash by looking its diagnostic up: the very objects must be in both lists
+    const fromClash = r.clashes.flatMap((c) => c.diagnostics);
+    assert.equal(fromClash.length, 2);
+    for (const d of fromClash) assert.ok(r.diagnostics.includes(d) && d.reason === "invalid-tenant");
   });
 
   it("refuses the same tenant defined as .yaml and .yml", async () => {

@@ -1,7 +1,7 @@
 /**
  * The two floods of the security finding, against the real ops endpoint and webhook in a child process
  * (its RSS read from /proc; its file-descriptor limit lowered like a container's).
- * Measured by hand with test/ops/fixtures/measure-flood.ts; bounds here are generous on purpose.
+ * Measured by hand with bench/ops-flood.ts; bounds here are generous on purpose.
  */
 import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";

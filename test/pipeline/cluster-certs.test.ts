@@ -1,4 +1,8 @@
 import { after, before, test } from "node:test";
+import fsPromises from "node:fs/promises";
+import { syncBuiltinESMExports } from "node:module";
+import { basename } from "node:path";
+import { lineLog } from "../../src/line-log.ts";
 import assert from "node:assert/strict";
 import type { KeyObject } from "node:crypto";
 import { execFile } from "node:child_process";
@@ -15,6 +19,7 @@ import { parseSealedSecrets, unsealSealedSecret } from "../../src/seal/sealed-se
 import { parseSealingCertificate } from "../../src/seal/sealing-cert.ts";
 import { generateSealingKeyPair } from "../../src/tls/generate.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
+import { client, tokenAuth, withFake } from "../github/support.ts";
 import { fixtureEnv, git, makeBareRemote, remoteFile, remoteLog, tempDir, type BareRemote } from "../helpers/git-fixtures.ts";
 import { makeSyncWorld, sourceOf, tenantYaml } from "./sync-world.ts";
 import { captureLog, commitCount, filesOf, manifestOf, waitUntil } from "./watch-world.ts";
@@ -168,7 +173,7 @@ test("a rotated controller certificate with resealOnRotation is one reseal commi
 
     controllerServes(keyB.certPem);
     const logged: string[] = [];
-    const r = await sync({ ...base, controllerCerts: { kubeConfig: api.kubeConfig(), resealOnRotation: true }, log: (l) => logged.push(l) });
+    const r = await sync({ ...base, controllerCerts: { kubeConfig: api.kubeConfig(), resealOnRotation: true }, log: lineLog((l) => logged.push(l)) });
     assert.equal(r.kind, "pushed");
     const log = remoteLog(remote.path, "main");
     assert.equal(log.length, before + 1, "exactly one commit");
@@ -425,6 +430,61 @@ test("watch: a key the controller renews is picked up by the next resync and res
     assert.equal(commitCount(remote.path), 3, "resyncs after the reseal commit nothing");
   } finally {
     dir.cleanup();
+    remote.cleanup();
+    world.cleanup();
+  }
+});
+
+/**
+ * Counts the files named `name` opened for reading while `fn` runs, by wrapping fs/promises' open
+ * (what readRepoFile reads with) for every module: git runs in child processes and is not counted.
+ */
+async function countOpens<T>(name: string, fn: () => Promise<T>): Promise<{ result: T; opens: number }> {
+  const original = fsPromises.open;
+  let opens = 0;
+  fsPromises.open = ((path: Parameters<typeof original>[0], ...rest: unknown[]) => {
+    if (basename(String(path)) === name) opens++;
+    return (original as (...a: unknown[]) => ReturnType<typeof original>)(path, ...rest);
+  }) as typeof original;
+  syncBuiltinESMExports();
+  try {
+    return { result: await fn(), opens };
+  } finally {
+    fsPromises.open = original;
+    syncBuiltinESMExports();
+  }
+}
+
+test("one pull-request attempt with a controller: cluster reads wildseal.yaml once, and its PR still shows the committed certificate", async () => {
+  const world = await makeSyncWorld([]);
+  const remote = controllerRemote(["acme"], { [PEM_PATH]: keyA.certPem });
+  try {
+    controllerServes(keyA.certPem);
+    const controllerCerts = { kubeConfig: api.kubeConfig(), resealOnRotation: false };
+    const base = { repo: remote.path, branch: "main", credentials: NO_CREDENTIALS, controllerCerts };
+    const first = await world.issue(30);
+    assert.equal((await sync({ ...base, source: sourceOf(first), delivery: { kind: "push" } })).kind, "pushed");
+
+    await withFake({ owner: "acme", repo: "gitops" }, async (fake) => {
+      fake.beforeNext("pulls/create", (f) => {
+        for (const b of git(remote.path, ["for-each-ref", "--format=%(refname:short)", "refs/heads/wildseal/"]).trim().split("\n")) {
+          if (b !== "" && !f.branchNames().includes(b)) f.pushBranch(b);
+        }
+      });
+      const renewed = await world.issue(0);
+      const github = { auth: tokenAuth(), client: client(fake), repository: "acme/gitops", labels: ["wildseal"], autoMerge: false } as const;
+      const { result, opens } = await countOpens("wildseal.yaml", () =>
+        sync({ ...base, source: sourceOf(renewed), delivery: { kind: "pull-request", github } }),
+      );
+      assert.equal(result.kind, "pull-request");
+      if (result.kind !== "pull-request") return;
+      assert.equal(opens, 1, "the committed certificate, the controllers' certificates, the render and the PR rows share one load");
+      const body = fake.pull(result.pullRequest.number).body;
+      assert.ok(body.includes(first.leaf.sha256), "the certificate the branch held, read from that one load");
+      assert.ok(body.includes(renewed.leaf.sha256));
+      assert.match(body, /^\| acme \| prod-east \| acme \| acme\.example\.com \| strict \| renew \|$/m);
+    });
+  } finally {
     remote.cleanup();
     world.cleanup();
   }

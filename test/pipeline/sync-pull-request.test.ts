@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { ExitCode, UsageError } from "../../src/errors.ts";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import { sync, type SyncOptions } from "../../src/pipeline/sync.ts";
 import type { FakeGitHub } from "../helpers/fake-github.ts";
@@ -61,6 +62,25 @@ test("pull-request mode: one PR per base, superseded on renewal, unchanged on a 
       );
       assert.ok(fake.pull(r2.pullRequest.number).body.includes(renewed.leaf.sha256));
     });
+  } finally {
+    world.cleanup();
+  }
+});
+
+test("a malformed --github-repository is a usage error (exit 2) before anything is cloned", async () => {
+  const world = await makeSyncWorld([]);
+  try {
+    const material = await world.issue(5);
+    await assert.rejects(
+      sync({
+        repo: world.remote.path,
+        branch: "main",
+        credentials: NO_CREDENTIALS,
+        source: sourceOf(material),
+        delivery: { kind: "pull-request", github: { auth: tokenAuth(), repository: "acme", labels: [], autoMerge: false } },
+      }),
+      (e: unknown) => e instanceof UsageError && e.exitCode === ExitCode.usage && /--github-repository must be OWNER\/REPO/.test(e.message),
+    );
   } finally {
     world.cleanup();
   }

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
-import { pollRunner } from "../../src/pipeline/watch.ts";
+import { pollRunner } from "../../src/pipeline/poll-runner.ts";
 import { SecretBytes } from "../../src/tls/types.ts";
 import { client, withFake } from "../github/support.ts";
 import { startGitHttpServer } from "../helpers/git-http-server.ts";

@@ -11,7 +11,8 @@ import { generateLeaf, type GeneratedCertificate } from "../../src/tls/generate.
 import type { TlsMaterial } from "../../src/tls/types.ts";
 import { remoteLog } from "../helpers/git-fixtures.ts";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
-import type { WatchOptions, WatchSource } from "../../src/pipeline/watch.ts";
+import type { WatchSource } from "../../src/pipeline/certificate-feed.ts";
+import type { WatchOptions } from "../../src/pipeline/watch.ts";
 import type { CapturedLog } from "../helpers/capture-log.ts";
 import type { SyncWorld } from "./sync-world.ts";
 

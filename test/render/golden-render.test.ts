@@ -4,7 +4,7 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { renderRepository } from "../../src/render/render-repository.ts";
-import { rfc3339 } from "../../src/render/sealed-secret-document.ts";
+import { rfc3339 } from "../../src/rfc3339.ts";
 import { parseSealedSecrets, unsealSealedSecret } from "../../src/seal/sealed-secret.ts";
 import { hashTree, makeLeaf, sealingPair, tempDir } from "./render-fixture.ts";
 

@@ -19,6 +19,7 @@ describe("removal policy", () => {
     assert.equal(d.kind, "hold");
     if (d.kind !== "hold") return;
     assert.deepEqual({ path: d.diagnostic.path, line: d.diagnostic.line, col: d.diagnostic.col }, { path: "tenants", line: 1, col: 1 });
+    assert.equal(d.diagnostic.reason, "removal-held");
     assert.match(d.diagnostic.message, /^removal of 1 tenant folder held \(t0 \(prod\)\): tenants\/ has problems/);
   });
 
@@ -27,6 +28,7 @@ describe("removal policy", () => {
     const over = decideRemovals(folders(4), { kind: "limited", max: "default" }, 30);
     assert.equal(over.kind, "hold");
     if (over.kind === "hold") {
+      assert.equal(over.diagnostic.reason, "removal-held");
       assert.match(over.diagnostic.message, /^4 tenant folders would be removed \(t0 \(prod\), t1 \(prod\), t2 \(prod\), t3 \(prod\)\), more than the default limit of 3 \(2, or 10% of the 30 tenant folders committed\).*--allow-removals/);
     }
     assert.equal(decideRemovals(folders(4), { kind: "limited", max: 4 }, 30).kind, "remove");

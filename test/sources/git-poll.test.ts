@@ -10,7 +10,9 @@ import type { Trigger } from "../../src/trigger.ts";
 import { authConfig, NO_CREDENTIALS, tokenCredentials } from "../../src/git/credentials.ts";
 import { createGitRunner } from "../../src/git/git-process.ts";
 import { classifyRemote } from "../../src/git/remote-url.ts";
-import { isPollableBranch, parseLsRemote, startGitPoll, type GitCommandRunner } from "../../src/sources/git-poll.ts";
+import { parseLsRemote, startGitPoll, type GitCommandRunner } from "../../src/sources/git-poll.ts";
+import { branchNameProblem } from "../../src/git/branch-name.ts";
+import { ExitCode, UsageError } from "../../src/errors.ts";
 import { captureLog } from "../helpers/capture-log.ts";
 
 const run = promisify(execFile);
@@ -168,8 +170,30 @@ describe("git poll parsing and validation", () => {
   });
 
   it("refuses branch names and remotes that could become options or escape refs/heads", () => {
-    for (const ok of ["main", "release/1.2", "wildseal_sync-1"]) assert.ok(isPollableBranch(ok), ok);
-    for (const bad of ["-x", "--upload-pack=evil", "a..b", "a/", "x.lock", "a b", "", "/main"]) assert.ok(!isPollableBranch(bad), bad);
+    for (const ok of ["main", "release/1.2", "wildseal_sync-1"]) assert.equal(branchNameProblem(ok), undefined, ok);
+    for (const bad of ["-x", "--upload-pack=evil", "a..b", "a/", "x.lock", "a b", "", "/main"]) assert.notEqual(branchNameProblem(bad), undefined, bad);
     assert.throws(() => startGitPoll({ remote: "--upload-pack=touch /tmp/x", branch: "main", intervalMs: 1000, onTrigger: () => undefined, log: createLogger({ level: "silent" }), git: createGitRunner({ baseDir: tmpdir(), credentials: NO_CREDENTIALS }) }));
+  });
+
+  it("polls every branch name the CLI accepts (release@2 was an internal error, exit 3) and refuses the others as usage errors", async () => {
+    const sha = "c".repeat(40);
+    const triggers: Trigger[] = [];
+    const asked: string[][] = [];
+    const git: GitCommandRunner = { run: async (args) => (asked.push([...args]), `${sha}\trefs/heads/release@2\n`) };
+    const poll = startGitPoll({ remote: "/srv/gitops.git", branch: "release@2", intervalMs: 60_000, onTrigger: (t) => triggers.push(t), log: createLogger({ level: "silent" }), git });
+    try {
+      await poll.pollNow();
+      assert.deepEqual(asked, [["ls-remote", "/srv/gitops.git", "refs/heads/release@2"]]);
+      assert.deepEqual(triggers.map((t) => t.kind), ["git-poll"]);
+    } finally {
+      await poll.stop();
+    }
+    for (const bad of ["a..b", "-x", "x.lock"]) {
+      assert.throws(
+        () => startGitPoll({ remote: "/srv/gitops.git", branch: bad, intervalMs: 60_000, onTrigger: () => undefined, log: createLogger({ level: "silent" }), git }),
+        (e: unknown) => e instanceof UsageError && e.exitCode === ExitCode.usage,
+        bad,
+      );
+    }
   });
 });

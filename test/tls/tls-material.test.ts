@@ -65,6 +65,7 @@ test("a key that does not match the leaf is refused without echoing either", asy
     () => validateTlsSecret(tlsSecret(a.certPem, keyPem), { source: "s.yaml" }),
     (e: unknown) =>
       e instanceof InvalidInputError &&
+      e.reason === "key-mismatch" &&
       /^s\.yaml: Secret cert-manager\/wildcard: tls\.key does not match the leaf certificate/.test(e.message) &&
       !e.message.includes(keyBody(keyPem)),
   );
@@ -111,4 +112,27 @@ test("readTlsSource picks the single kubernetes.io/tls Secret of a file", async 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("each refusal names its gate as a reason code (the metric label), whatever its wording", async () => {
+  const ca = await generateCa();
+  const leaf = await generateLeaf(ca, { dnsNames: ["*.example.com"] });
+  const other = await generateLeaf(ca, { dnsNames: ["*.example.com"] });
+  const key = leaf.keyPem.reveal();
+  const ok = tlsSecret(leaf.certPem, key);
+  const reasonOf = (f: () => unknown): unknown => {
+    try {
+      f();
+    } catch (e) {
+      return e instanceof InvalidInputError ? e.reason : e;
+    }
+    return "accepted";
+  };
+  assert.equal(reasonOf(() => validateTlsSecret(ok, { source: "s" })), "accepted");
+  assert.equal(reasonOf(() => validateTlsSecret(ok, { source: "s", now: new Date(Date.now() + 400 * 86_400_000) })), "expired");
+  assert.equal(reasonOf(() => validateTlsSecret(ok, { source: "s", now: new Date(Date.now() - 30 * 86_400_000) })), "not-yet-valid");
+  assert.equal(reasonOf(() => validateTlsSecret(tlsSecret(leaf.certPem, other.keyPem.reveal()), { source: "s" })), "key-mismatch");
+  assert.equal(reasonOf(() => validateTlsSecret(tlsSecret("garbage", key), { source: "s" })), "invalid-certificate");
+  assert.equal(reasonOf(() => validateTlsSecret(tlsSecret(leaf.certPem, "garbage"), { source: "s" })), "invalid-certificate");
+  assert.equal(reasonOf(() => validateTlsSecret({ ...ok, type: "Opaque" }, { source: "s" })), "invalid-certificate");
 });

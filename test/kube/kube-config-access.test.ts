@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { DependencyError, InvalidInputError } from "../../src/errors.ts";
 import { readCertificate } from "../../src/pipeline/certificate-source.ts";
-import { findKubeConfig, loadKubeConfig } from "../../src/sources/kubernetes-secret.ts";
+import { findKubeConfig, loadKubeConfig } from "../../src/kube/kubeconfig.ts";
 import { generateCa, generateLeaf } from "../../src/tls/generate.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
 import { tempDir } from "../helpers/git-fixtures.ts";

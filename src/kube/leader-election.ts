@@ -11,9 +11,9 @@
  * anyone else may take over.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { Logger } from "../ops/logger.ts";
-import { KubeApiError, kubeJson } from "./kube-http.ts";
-import { loadKubeConfig } from "./kubernetes-secret.ts";
+import type { Log } from "../log.ts";
+import { KubeApiError, kubeJson } from "./http.ts";
+import { loadKubeConfig } from "./kubeconfig.ts";
 
 export interface LeaderElectionTiming {
   readonly leaseDurationMs: number;
@@ -34,7 +34,7 @@ export interface LeaderElectionOptions {
   readonly name: string;
   /** unique per replica, e.g. the Pod name */
   readonly identity: string;
-  readonly log: Logger;
+  readonly log: Log;
   readonly kubeConfig?: KubeConfig;
   readonly timing?: Partial<LeaderElectionTiming>;
   /** called on becoming leader; `signal` aborts when leadership is lost or the elector stops */

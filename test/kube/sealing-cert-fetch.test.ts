@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { DependencyError, InvalidInputError } from "../../src/errors.ts";
 import { parseSealingCertificate } from "../../src/seal/sealing-cert.ts";
-import { CERT_ACCEPT, fetchControllerCertificate, MAX_CONTROLLER_CERT_BYTES } from "../../src/sources/sealing-cert-fetch.ts";
+import { CERT_ACCEPT, fetchControllerCertificate, MAX_CONTROLLER_CERT_BYTES } from "../../src/kube/sealing-cert-fetch.ts";
 import { generateSealingKeyPair } from "../../src/tls/generate.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
 

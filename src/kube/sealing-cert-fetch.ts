@@ -6,7 +6,7 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import { DependencyError } from "../errors.ts";
-import { BodyTooLargeError, kubeRequest, type KubeResponse } from "./kube-http.ts";
+import { BodyTooLargeError, kubeRequest, type KubeResponse } from "./http.ts";
 
 export interface ControllerRef {
   readonly namespace: string;

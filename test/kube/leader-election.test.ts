@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { createLogger } from "../../src/ops/logger.ts";
-import { microTime, startLeaderElection, type LeaderElector } from "../../src/sources/leader-election.ts";
+import { microTime, startLeaderElection, type LeaderElector } from "../../src/kube/leader-election.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
 
 const WAIT_MS = 15_000;

@@ -4,15 +4,15 @@
  * MODIFIED event with the default 1 s debounce. Build first, outside the work tree:
  *   npx tsc -p tsconfig.build.json --outDir /tmp/ws-build/dist
  *   ln -sfn "$PWD/node_modules" /tmp/ws-build/node_modules; echo '{"type":"module"}' > /tmp/ws-build/package.json
- *   node --import tsx test/pipeline/watch-measure.ts [tenants]
+ *   node --import tsx bench/watch.ts [tenants]
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { readFileSync, writeFileSync } from "node:fs";
-import { makeSyncWorld } from "./sync-world.ts";
-import { commitCount, filesOf, KubeletVolume } from "./watch-world.ts";
-import { FakeApiServer } from "../helpers/fake-apiserver.ts";
-import { tempDir, fixtureEnv } from "../helpers/git-fixtures.ts";
+import { makeSyncWorld } from "../test/pipeline/sync-world.ts";
+import { commitCount, filesOf, KubeletVolume } from "../test/pipeline/watch-world.ts";
+import { FakeApiServer } from "../test/helpers/fake-apiserver.ts";
+import { tempDir, fixtureEnv } from "../test/helpers/git-fixtures.ts";
 
 const n = Number(process.argv[2] ?? "2");
 const world = await makeSyncWorld(Array.from({ length: n }, (_, i) => `t${i}`));
