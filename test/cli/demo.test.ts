@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { main } from "../../src/cli/main.ts";
+import { runCli } from "./run-cli.ts";
 
 test("wildseal demo runs the whole pipeline on the embedded default and leaves nothing behind", async (t) => {
   // a private TMPDIR (os.tmpdir() reads it on each call): other test files run demo at the same time
@@ -15,14 +15,7 @@ test("wildseal demo runs the whole pipeline on the embedded default and leaves n
     else process.env.TMPDIR = previous;
   });
   const before = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith("wildseal-demo-")));
-  let stdout = "";
-  let stderr = "";
-  const code = await main(["demo"], {
-    stdout: (s) => void (stdout += s),
-    stderr: (s) => void (stderr += s),
-    stdin: process.stdin,
-    env: { ...process.env },
-  });
+  const { code, stdout, stderr } = await runCli(["demo"], { env: process.env });
   assert.equal(code, 0, stderr + stdout);
   assert.match(stdout, /▶ sync: commit [0-9a-f]{12}: add tenants acme, globex, initech/);
   assert.match(stdout, /▶ sync again with nothing changed: no commit/);

@@ -5,30 +5,13 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { main } from "../../src/cli/main.ts";
 import { SCOPES } from "../../src/seal/scope.ts";
 import { generateCa, generateLeaf, generateSealingKeyPair, type GeneratedCertificate } from "../../src/tls/generate.ts";
 import { sealingPair } from "../seal/keys.ts";
+import { runCli, type Run } from "./run-cli.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs the CLI in-process; `stdin` feeds `-`. Private keys go through stdin, never to disk. */
-async function run(argv: string[], stdin = "", env: Record<string, string> = {}): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(argv, {
-    stdout: (s) => void (stdout += s),
-    stderr: (s) => void (stderr += s),
-    stdin: Readable.from(stdin === "" ? [] : [Buffer.from(stdin)]),
-    env,
-  });
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], stdin = "", env: Record<string, string> = {}): Promise<Run> => runCli(argv, { stdin, env });
 
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString("base64");
 

@@ -7,19 +7,13 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { main } from "../../src/cli/main.ts";
 import { git, pushAsPerson, tempDir } from "../helpers/git-fixtures.ts";
 import { writeSourceSecret } from "../helpers/source-secret.ts";
 import { makeSyncWorld, tenantYaml, type SyncWorld } from "../pipeline/sync-world.ts";
+import { runCli } from "./run-cli.ts";
 
-async function run(argv: readonly string[], env: Record<string, string> = {}) {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), stdin: Readable.from([]), env });
-  return { code, stdout, stderr };
-}
+const run = (argv: readonly string[], env: Record<string, string> = {}) => runCli(argv, { env });
 
 describe("sync: commit identity and signing", () => {
   let world: SyncWorld;

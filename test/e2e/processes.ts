@@ -1,7 +1,7 @@
-import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, constants, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { waitFor as waitForEvery } from "../helpers/wait.ts";
 
 /**
  * Long-running children of the e2e cluster. Each one leads its own process group (detached), so stopping
@@ -178,18 +178,5 @@ export async function withFifo<T>(path: string, content: string | Buffer, use: (
   }
 }
 
-/** Polls `probe` every 250 ms until it returns a value; fails naming `what` (and the last error) after `ms`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = "";
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** The shared wait (test/helpers/wait.ts), polling every 250 ms: e2e probes are API calls and processes. */
+export const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> => waitForEvery(what, probe, ms, 250);

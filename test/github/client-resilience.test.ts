@@ -8,7 +8,8 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DependencyError, ExitCode } from "../../src/errors.ts";
 import { SecretBytes } from "../../src/tls/types.ts";
-import { ACME, CERT_B, TOKEN, captureLog, change, client, tokenAuth, withFake } from "./support.ts";
+import { ACME, CERT_B, TOKEN, change, client, tokenAuth, withFake } from "./support.ts";
+import { captureLog } from "../helpers/capture-log.ts";
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
@@ -41,14 +42,14 @@ test("a 502 on the create itself is retried without opening two PRs", async () =
 
 test("a secondary-rate-limit 403 with retry-after is waited out and retried", async () => {
   await withFake({}, async (fake) => {
-    const log = captureLog();
+    const { log, lines } = captureLog();
     fake.beforeNext("pulls/create", (f) => f.secondaryRateLimitNext(2));
     const r = await publishPullRequest(client(fake, { log }), change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] }));
     assert.equal(r.kind, "created");
     assert.deepEqual(fake.exchangesFor("pulls/create").map((e) => e.status), [403, 201]);
     assert.equal(fake.pulls().length, 1);
-    const warn = log.lines.find((l) => l.includes("secondary rate limit: waiting"));
-    assert.ok(warn !== undefined, log.lines.join("\n"));
+    const warn = lines.find((l) => l.includes("secondary rate limit: waiting"));
+    assert.ok(warn !== undefined, lines.join("\n"));
     assert.equal((JSON.parse(warn) as { retryAfter: number }).retryAfter, 2);
     assert.equal((JSON.parse(warn) as { component: string }).component, "github", "the client narrows the caller's logger to its component");
   });
@@ -56,12 +57,12 @@ test("a secondary-rate-limit 403 with retry-after is waited out and retried", as
 
 test("a primary rate limit (x-ratelimit-remaining: 0) is waited out and retried", async () => {
   await withFake({}, async (fake) => {
-    const log = captureLog();
+    const { log, lines } = captureLog();
     fake.rateLimitNext(0);
     const r = await publishPullRequest(client(fake, { log }), change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] }));
     assert.equal(r.kind, "created");
     assert.deepEqual(fake.exchangesFor("pulls/list").map((e) => e.status), [403, 200]);
-    assert.ok(log.lines.some((l) => l.includes("GitHub rate limit: waiting")));
+    assert.ok(lines.some((l) => l.includes("GitHub rate limit: waiting")));
   });
 });
 
@@ -86,7 +87,7 @@ test("GitHub still failing after the retries is a DependencyError (exit 3) namin
 
 test("a bad token fails at once with a hint, and no token appears in errors or logs", async () => {
   await withFake({}, async (fake) => {
-    const log = captureLog();
+    const { log, lines } = captureLog();
     const wrong = "ghp_wrongTokenThatMustNotLeak987654321";
     const err = await rejection(
       publishPullRequest(client(fake, { log, auth: tokenAuth(wrong) }), { ...change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] }), log }),
@@ -95,16 +96,16 @@ test("a bad token fails at once with a hint, and no token appears in errors or l
     assert.match(err.message, /HTTP 401: Bad credentials.*check the GitHub token/);
     assert.equal(fake.exchanges.length, 1, "401 is not retried");
     assert.equal(fake.exchanges[0]?.authorization, `token ${wrong}`);
-    const everything = [err.message, String(err.stack), ...log.lines, JSON.stringify(tokenAuth(wrong))].join("\n");
+    const everything = [err.message, String(err.stack), ...lines, JSON.stringify(tokenAuth(wrong))].join("\n");
     assert.doesNotMatch(everything, /wrongTokenThatMustNotLeak/);
   });
   await withFake({}, async (fake) => {
-    const log = captureLog();
+    const { log, lines } = captureLog();
     fake.failNext(1, 502);
     fake.beforeNext("pulls/create", (f) => f.secondaryRateLimitNext(1));
     await publishPullRequest(client(fake, { log }), { ...change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] }), log });
-    assert.ok(log.lines.length > 0);
-    assert.ok(!log.lines.join("\n").includes(TOKEN));
+    assert.ok(lines.length > 0);
+    assert.ok(!lines.join("\n").includes(TOKEN));
   });
 });
 

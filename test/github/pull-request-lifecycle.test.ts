@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { publishPullRequest } from "../../src/github/pull-request.ts";
 import { apiBaseUrl } from "../../src/github/repo-ref.ts";
 import { pullRequestMarker } from "../../src/github/pr-body.ts";
-import { ACME, BETA, CERT_A, CERT_B, captureLog, change, client, withFake } from "./support.ts";
+import { ACME, BETA, CERT_A, CERT_B, change, client, withFake } from "./support.ts";
+import { captureLog } from "../helpers/capture-log.ts";
 
 function openWildsealPulls(fake: Parameters<Parameters<typeof withFake>[1]>[0], base = "main") {
   return fake.pulls({ state: "open", base }).filter((p) => p.head.startsWith("wildseal/"));
@@ -111,7 +112,7 @@ test("auto-merge is enabled through GraphQL, and not requested again once on", a
 
 test("auto-merge refused with 'clean status' (or not allowed) is logged, and the PR still stands", async () => {
   await withFake({}, async (fake) => {
-    const log = captureLog();
+    const { log, lines } = captureLog();
     fake.graphqlErrorNext("Pull request Pull request is in clean status");
     const r = await publishPullRequest(client(fake, { log }), {
       ...change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] }),
@@ -120,7 +121,7 @@ test("auto-merge refused with 'clean status' (or not allowed) is logged, and the
     });
     assert.equal(r.kind, "created");
     assert.deepEqual(r.autoMerge, { kind: "declined", reason: "Pull request Pull request is in clean status" });
-    assert.ok(log.lines.some((l) => l.includes('"level":"warn"') && l.includes("auto-merge not enabled") && l.includes("clean status")));
+    assert.ok(lines.some((l) => l.includes('"level":"warn"') && l.includes("auto-merge not enabled") && l.includes("clean status")));
   });
   await withFake({ autoMergeAllowed: false }, async (fake) => {
     const r = await publishPullRequest(client(fake), { ...change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] }), autoMerge: "REBASE" });

@@ -1,6 +1,6 @@
 /** Shared set-up for the GitHub tests: a token client against the stand-in, a log that keeps every line. */
 import { createGitHubClient, type GitHubAuth, type GitHubClient } from "../../src/github/client.ts";
-import type { Log, LogFn } from "../../src/log.ts";
+import type { Log } from "../../src/log.ts";
 import { pullRequestMarker, renderPullRequestBody, type PullRequestTenantRow } from "../../src/github/pr-body.ts";
 import type { PublishPullRequestOptions } from "../../src/github/pull-request.ts";
 import { reviewBranchName } from "../../src/git/branch-name.ts";
@@ -9,25 +9,6 @@ import { SecretBytes, type CertFacts } from "../../src/tls/types.ts";
 import { FakeGitHub, type FakeGitHubOptions } from "../helpers/fake-github.ts";
 
 export const TOKEN = "ghp_wildsealTestToken0123456789abcdefXYZ";
-
-export interface CapturedLog extends Log {
-  readonly lines: string[];
-}
-
-/** A Log keeping every line as JSON: level, msg, the child bindings and the object. */
-export function captureLog(): CapturedLog {
-  const lines: string[] = [];
-  const make = (bindings: Record<string, unknown>): Log => {
-    const at =
-      (level: string): LogFn =>
-      (a: string | Record<string, unknown>, msg?: string) => {
-        const [meta, text] = typeof a === "string" ? [{}, a] : [a, msg];
-        lines.push(JSON.stringify({ level, msg: text, ...bindings, ...meta }));
-      };
-    return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), child: (b) => make({ ...bindings, ...b }) };
-  };
-  return Object.assign(make({}), { lines });
-}
 
 export function tokenAuth(token = TOKEN): GitHubAuth {
   return { kind: "token", token: new SecretBytes(Buffer.from(token, "utf8")) };

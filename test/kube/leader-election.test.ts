@@ -4,18 +4,14 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { createLogger } from "../../src/ops/logger.ts";
 import { microTime, startLeaderElection, type LeaderElector } from "../../src/kube/leader-election.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
+import { until as untilWithin } from "../helpers/wait.ts";
 
 const WAIT_MS = 15_000;
 const TIMING = { leaseDurationMs: 1_000, renewDeadlineMs: 600, retryPeriodMs: 50, requestTimeoutMs: 2_000 };
 const log = createLogger({ level: "silent", destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+
+const until = (cond: () => boolean, what: string) => untilWithin(cond, what, WAIT_MS);
 
 describe("leader election on a Lease (fake apiserver)", () => {
   let api: FakeApiServer;

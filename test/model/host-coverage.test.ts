@@ -2,14 +2,14 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { loadRepositoryModel } from "../../src/model/load-repository.ts";
 import { checkHostsCovered, uncoveredHosts } from "../../src/model/rules.ts";
-import { ONE_CLUSTER_CONFIG, formatted, makeRepo, tenantYaml } from "./repo-fixture.ts";
+import { ONE_CLUSTER_CONFIG, formatted, makeRepo, tenantWithSpec } from "./repo-fixture.ts";
 
 describe("host coverage by the certificate", () => {
   it("reports each uncovered host at its position in the tenant file", async () => {
     const repo = makeRepo({
       "wildseal.yaml": ONE_CLUSTER_CONFIG,
-      "tenants/acme.yaml": tenantYaml("acme", "  hosts:\n    - acme.example.com\n    - api.acme.example.com\n    - example.org\n"),
-      "tenants/beta.yaml": tenantYaml("beta", "  hosts: [beta.example.com]\n"),
+      "tenants/acme.yaml": tenantWithSpec("acme", "  hosts:\n    - acme.example.com\n    - api.acme.example.com\n    - example.org\n"),
+      "tenants/beta.yaml": tenantWithSpec("beta", "  hosts: [beta.example.com]\n"),
     });
     const model = await loadRepositoryModel(repo);
     assert.deepEqual(model.diagnostics, []);

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../src/model/load-config.ts";
 import { loadRepositoryModel } from "../../src/model/load-repository.ts";
 import { protectedNamespaces } from "../../src/model/tenant-rules.ts";
-import { ONE_CLUSTER_CONFIG, formatted, makeRepo, tenantYaml } from "./repo-fixture.ts";
+import { ONE_CLUSTER_CONFIG, formatted, makeRepo, tenantWithSpec } from "./repo-fixture.ts";
 
 /**
  * Finding 5: a tenant may not deliver its Secret into kube-system & co., the source Secret's
@@ -30,7 +30,7 @@ async function problems(text: string, config = CONFIG): Promise<string[]> {
   return formatted(m.diagnostics);
 }
 
-const acme = (spec: string): string => tenantYaml("acme", `  cluster: prod-east\n${spec}  hosts: [acme.example.com]\n`);
+const acme = (spec: string): string => tenantWithSpec("acme", `  cluster: prod-east\n${spec}  hosts: [acme.example.com]\n`);
 
 const ALLOW = "or have the platform team list";
 
@@ -42,7 +42,7 @@ describe("tenant namespace policy", () => {
   });
 
   it("refuses a tenant named after a system namespace at metadata.name, which its namespace defaults to", async () => {
-    const text = tenantYaml("kube-public", "  cluster: prod-east\n  hosts: [acme.example.com]\n");
+    const text = tenantWithSpec("kube-public", "  cluster: prod-east\n  hosts: [acme.example.com]\n");
     const m = await model({ "kube-public.yaml": text });
     assert.deepEqual(formatted(m.diagnostics), [
       `tenants/kube-public.yaml:4:9: namespace "kube-public" (metadata.name; spec.namespace is not set) is protected as a Kubernetes system namespace: a tenant's Secret there could replace one the cluster depends on; set spec.namespace to a namespace of the tenant's own, ${ALLOW} kube-public in spec.policy.allowNamespaces (wildseal.yaml)`,
@@ -91,8 +91,8 @@ describe("tenant namespace policy", () => {
     const m = await model(
       {
         "acme.yaml": acme("  namespace: kube-system\n"),
-        "beta.yaml": tenantYaml("beta", "  cluster: prod-east\n  namespace: cert-manager\n  hosts: [beta.example.com]\n"),
-        "gamma.yaml": tenantYaml("gamma", "  cluster: prod-west\n  namespace: sealed-secrets\n  hosts: [gamma.example.com]\n"),
+        "beta.yaml": tenantWithSpec("beta", "  cluster: prod-east\n  namespace: cert-manager\n  hosts: [beta.example.com]\n"),
+        "gamma.yaml": tenantWithSpec("gamma", "  cluster: prod-west\n  namespace: sealed-secrets\n  hosts: [gamma.example.com]\n"),
       },
       config,
     );

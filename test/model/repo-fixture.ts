@@ -21,7 +21,11 @@ export const TWO_CLUSTER_CONFIG = `${ONE_CLUSTER_CONFIG}    - name: prod-west
       controller: {}
 `;
 
-export function tenantYaml(name: string, spec: string): string {
+/**
+ * A tenant file whose spec body is given verbatim (indented lines), for validation tests that need a
+ * spec the shared tenantYaml (test/helpers/tenant-yaml.ts) would not write: missing or malformed fields.
+ */
+export function tenantWithSpec(name: string, spec: string): string {
   return `apiVersion: wildseal.dev/v1alpha1
 kind: Tenant
 metadata:

@@ -7,7 +7,7 @@ import { loadConfig } from "../../src/model/load-config.ts";
 import { loadRepositoryModel } from "../../src/model/load-repository.ts";
 import { loadTenants } from "../../src/model/load-tenants.ts";
 import type { LoadedTenants } from "../../src/model/load-tenants.ts";
-import { ONE_CLUSTER_CONFIG, TWO_CLUSTER_CONFIG, formatted, makeRepo, tenantYaml } from "./repo-fixture.ts";
+import { ONE_CLUSTER_CONFIG, TWO_CLUSTER_CONFIG, formatted, makeRepo, tenantWithSpec } from "./repo-fixture.ts";
 
 async function load(tenants: Record<string, string>, config = TWO_CLUSTER_CONFIG): Promise<LoadedTenants & { repo: string }> {
   const files = Object.fromEntries(Object.entries(tenants).map(([k, v]) => [`tenants/${k}`, v]));
@@ -26,7 +26,7 @@ async function refused(file: string, text: string, config = TWO_CLUSTER_CONFIG):
   return formatted(r.diagnostics);
 }
 
-const ACME = tenantYaml("acme", "  cluster: prod-east\n  hosts: [acme.example.com]\n");
+const ACME = tenantWithSpec("acme", "  cluster: prod-east\n  hosts: [acme.example.com]\n");
 
 describe("tenant files", () => {
   it("loads a valid tenant with the config's defaults", async () => {
@@ -55,16 +55,16 @@ describe("tenant files", () => {
   });
 
   it("requires a non-empty hosts list", async () => {
-    assert.deepEqual(await refused("acme.yaml", tenantYaml("acme", "  cluster: prod-east\n")), [
+    assert.deepEqual(await refused("acme.yaml", tenantWithSpec("acme", "  cluster: prod-east\n")), [
       "tenants/acme.yaml:6:3: spec.hosts is required: add it",
     ]);
-    assert.deepEqual(await refused("acme.yaml", tenantYaml("acme", "  cluster: prod-east\n  hosts: []\n")), [
+    assert.deepEqual(await refused("acme.yaml", tenantWithSpec("acme", "  cluster: prod-east\n  hosts: []\n")), [
       "tenants/acme.yaml:7:10: spec.hosts must not be empty",
     ]);
   });
 
   it("refuses hosts that are not DNS names: wildcard, non-ASCII, bad label", async () => {
-    const text = tenantYaml("acme", '  cluster: prod-east\n  hosts:\n    - "*.example.com"\n    - b\u00fccher.example.com\n    - a_b.example.com\n');
+    const text = tenantWithSpec("acme", '  cluster: prod-east\n  hosts:\n    - "*.example.com"\n    - b\u00fccher.example.com\n    - a_b.example.com\n');
     assert.deepEqual(await refused("acme.yaml", text), [
       'tenants/acme.yaml:8:7: host "*.example.com" is a wildcard, which tenant hosts can not be: list each host name',
       'tenants/acme.yaml:9:7: host "b\u00fccher.example.com" is not ASCII: write internationalised names in punycode (xn--...)',
@@ -73,7 +73,7 @@ describe("tenant files", () => {
   });
 
   it("refuses a host listed twice", async () => {
-    assert.deepEqual(await refused("acme.yaml", tenantYaml("acme", "  cluster: prod-east\n  hosts: [a.example.com, A.example.com.]\n")), [
+    assert.deepEqual(await refused("acme.yaml", tenantWithSpec("acme", "  cluster: prod-east\n  hosts: [a.example.com, A.example.com.]\n")), [
       'tenants/acme.yaml:7:26: host "a.example.com" is listed twice (also spec.hosts[0]): remove one',
     ]);
   });
@@ -121,7 +121,7 @@ describe("tenant files", () => {
   });
 
   it("lets the cluster be omitted only when the config has exactly one", async () => {
-    const noCluster = tenantYaml("acme", "  hosts: [acme.example.com]\n");
+    const noCluster = tenantWithSpec("acme", "  hosts: [acme.example.com]\n");
     assert.deepEqual(await refused("acme.yaml", noCluster), [
       "tenants/acme.yaml:6:3: spec.cluster is required: the config has 2 clusters (prod-east, prod-west); add spec.cluster",
     ]);
@@ -133,8 +133,8 @@ describe("tenant files", () => {
   it("refuses a second tenant delivering the same Secret, reporting both files", async () => {
     const r = await load({
       "acme.yaml": ACME,
-      "zeta.yaml": tenantYaml("zeta", "  cluster: prod-east\n  namespace: acme\n  hosts: [zeta.example.com]\n"),
-      "beta.yaml": tenantYaml("beta", "  cluster: prod-west\n  namespace: acme\n  hosts: [beta.example.com]\n"),
+      "zeta.yaml": tenantWithSpec("zeta", "  cluster: prod-east\n  namespace: acme\n  hosts: [zeta.example.com]\n"),
+      "beta.yaml": tenantWithSpec("beta", "  cluster: prod-west\n  namespace: acme\n  hosts: [beta.example.com]\n"),
     });
     assert.deepEqual(formatted(r.diagnostics), [
       "tenants/acme.yaml:4:9: Secret wildcard-tls in namespace acme on cluster prod-east is also claimed by tenant zeta (tenants/zeta.yaml:7:14), which is skipped: give one of them another spec.namespace or spec.secretName",
@@ -164,7 +164,7 @@ describe("tenant files", () => {
   });
 
   it("refuses aliases and anchors in a tenant file", async () => {
-    const text = tenantYaml("acme", "  cluster: prod-east\n  hosts: &h [acme.example.com]\n  values: {more: *h}\n");
+    const text = tenantWithSpec("acme", "  cluster: prod-east\n  hosts: &h [acme.example.com]\n  values: {more: *h}\n");
     assert.deepEqual(await refused("acme.yaml", text), [
       "tenants/acme.yaml:7:10: anchors (&name) are not allowed: write the value out in full",
       "tenants/acme.yaml:8:18: aliases (*name) are not allowed: write the value out in full",
@@ -196,8 +196,8 @@ describe("tenant files", () => {
 
   it("reads tenants in sorted order, .yml included, other files ignored", async () => {
     const r = await load({
-      "b.yaml": tenantYaml("b", "  cluster: prod-east\n  hosts: [b.example.com]\n"),
-      "a.yml": tenantYaml("a", "  cluster: prod-east\n  hosts: [a.example.com]\n"),
+      "b.yaml": tenantWithSpec("b", "  cluster: prod-east\n  hosts: [b.example.com]\n"),
+      "a.yml": tenantWithSpec("a", "  cluster: prod-east\n  hosts: [a.example.com]\n"),
       "README.md": "# not a tenant\n",
     });
     assert.deepEqual(r.diagnostics, []);

@@ -10,6 +10,7 @@ import { createLogger } from "../../src/ops/logger.ts";
 import { createMetrics } from "../../src/ops/metrics.ts";
 import { createWebhookHandler } from "../../src/sources/webhook.ts";
 import { probe } from "./fixtures/flood.ts";
+import { until } from "../helpers/wait.ts";
 
 interface Tracked {
   readonly socket: Socket;
@@ -39,13 +40,6 @@ async function openIdle(port: number, count: number): Promise<Tracked[]> {
   return out;
 }
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function serverWith(limits: Partial<OpsServerLimits>, extra: Partial<Parameters<typeof startOpsServer>[0]> = {}) {
   return startOpsServer({ listen: "127.0.0.1:0", metrics: createMetrics({ defaultMetrics: false }), ready: () => true, limits, ...extra });
@@ -66,7 +60,7 @@ describe("ops server connection cap", () => {
       const res = await probe(port, "/healthz", 2_000);
       assert.equal(res.status, 200);
       // 50 idle + the probe over a cap of 20: the 31 oldest went, the 19 newest idle ones stayed
-      await until(() => idle.filter((t) => t.closed).length >= 31, 2_000, "evictions");
+      await until(() => idle.filter((t) => t.closed).length >= 31, "evictions", 2_000);
       assert.ok(idle.slice(0, 31).every((t) => t.closed), "the oldest are evicted first");
       assert.ok(idle.slice(31).every((t) => !t.closed), "the newest stay");
       assert.ok(server.connections().open <= 20);
@@ -91,7 +85,7 @@ describe("ops server connection cap", () => {
     let idle: Tracked[] = [];
     try {
       const scrape = probe(port, "/metrics", 5_000);
-      await until(() => server.connections().open === 1, 2_000, "the scrape's connection");
+      await until(() => server.connections().open === 1, "the scrape's connection", 2_000);
       await new Promise((r) => setTimeout(r, 50)); // its request is being answered (held at the gate)
       idle = await openIdle(port, 12);
       release();
@@ -110,7 +104,7 @@ describe("ops server timeouts", () => {
     const [idle] = await openIdle(Number(new URL(server.url).port), 1);
     try {
       const opened = performance.now();
-      await until(() => idle?.closed === true, 3_000, "the idle connection closed");
+      await until(() => idle?.closed === true, "the idle connection closed", 3_000);
       const after = (idle?.closedAt ?? 0) - opened;
       assert.ok(after >= 200, `closed after ${after.toFixed(0)} ms`);
     } finally {
@@ -150,7 +144,7 @@ describe("ops server timeouts", () => {
       socket.on("error", () => undefined);
       await new Promise<void>((r) => socket.once("connect", () => r()));
       socket.write(`POST /webhook HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\nx-github-event: push\r\nx-hub-signature-256: sha256=${"0".repeat(64)}\r\ncontent-length: 1000\r\n\r\n{`);
-      await until(() => server.connections().open === 1, 2_000, "the webhook connection");
+      await until(() => server.connections().open === 1, "the webhook connection", 2_000);
       await new Promise((r) => setTimeout(r, 50));
       const started = performance.now();
       await server.close();

@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { generateCa, generateLeaf } from "../../src/tls/generate.ts";
 import { fixtureEnv, tempDir } from "../helpers/git-fixtures.ts";
 import { writeSourceSecret } from "../helpers/source-secret.ts";
+import { until } from "../helpers/wait.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
@@ -45,13 +46,6 @@ async function stalledRemote() {
   };
 }
 
-async function until(what: string, ok: () => boolean, seen: () => string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; so far: ${seen()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("SIGTERM", () => {
   it("during a reconcile: the reconcile is abandoned, the process exits 0", { timeout: 60_000 }, async () => {
@@ -79,10 +73,10 @@ describe("SIGTERM", () => {
     const messages = () => records.map((r) => r.msg);
     const seen = () => text.slice(-2_000);
     try {
-      await until("the ops endpoint", () => messages().includes("ops endpoint listening"), seen);
+      await until(() => messages().includes("ops endpoint listening"), () => `the ops endpoint; so far: ${seen()}`);
       const url = `http://${String(records.find((r) => r.msg === "ops endpoint listening")?.["listen"])}`;
       // git asked the remote for its refs: the reconcile is inside sync, stuck on the network
-      await until("git's first request to the remote", () => remote.requests.length > 0, seen);
+      await until(() => remote.requests.length > 0, () => `git's first request to the remote; so far: ${seen()}`);
       assert.ok(messages().includes("reconcile started"), messages().join(" | "));
       assert.equal((await fetch(`${url}/healthz`)).status, 200);
       assert.equal((await fetch(`${url}/readyz`)).status, 503, "not ready before a successful reconcile");

@@ -5,7 +5,7 @@ import { parseTrailers } from "../../src/git/trailers.ts";
 import { sync } from "../../src/pipeline/sync.ts";
 import { pushAsPerson, remoteFile, remoteLog } from "../helpers/git-fixtures.ts";
 import { makeSyncWorld, sourceOf, tenantYaml } from "./sync-world.ts";
-import { captureLog } from "../github/support.ts";
+import { captureLog } from "../helpers/capture-log.ts";
 
 test("push mode: first sync commits with trailers, an idle sync commits nothing, a renewal reaches every tenant, a removal prunes", async () => {
   const world = await makeSyncWorld(["acme", "beta"]);
@@ -113,10 +113,14 @@ test("a hand edit of a generated cluster index is repaired and the repair is com
 test("sync narrates through the one Log shape: its own lines, and the clone's and push's on a { component: \"git\" } child", async () => {
   const world = await makeSyncWorld(["acme"]);
   try {
-    const log = captureLog();
+    const { log, lines: json } = captureLog();
     const r = await sync({ repo: world.remote.path, branch: "main", delivery: { kind: "push" }, credentials: NO_CREDENTIALS, source: sourceOf(await world.issue(5)), log });
     assert.equal(r.kind, "pushed");
-    const lines = log.lines.map((l) => JSON.parse(l) as { level: string; msg: string; component?: string });
+    // level, message and the binding that says who spoke (pino adds the time)
+    const lines = json.map((l) => {
+      const { level, msg, component } = JSON.parse(l) as { level: string; msg: string; component?: string };
+      return component === undefined ? { level, msg } : { level, msg, component };
+    });
     const find = (prefix: string) => lines.find((l) => l.msg.startsWith(prefix));
     assert.deepEqual(find("git: cloning"), { level: "debug", msg: `git: cloning ${world.remote.path} (branch main)`, component: "git" });
     assert.equal(find("git: pushed")?.component, "git");

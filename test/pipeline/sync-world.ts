@@ -7,6 +7,7 @@ import { validateTlsSecret } from "../../src/tls/tls-material.ts";
 import type { TlsMaterial } from "../../src/tls/types.ts";
 import { parseSealedSecrets, unsealSealedSecret } from "../../src/seal/sealed-secret.ts";
 import { git, makeBareRemote, type BareRemote } from "../helpers/git-fixtures.ts";
+import { tenantYaml } from "../helpers/tenant-yaml.ts";
 
 /** A GitOps repository on a bare remote, its cluster's sealing key, and a CA that issues wildcard leaves. */
 export interface SyncWorld {
@@ -30,9 +31,7 @@ spec:
   defaults: {secretName: wildcard-tls, scope: strict}
 `;
 
-export function tenantYaml(name: string, extra = ""): string {
-  return `apiVersion: wildseal.dev/v1alpha1\nkind: Tenant\nmetadata:\n  name: ${name}\nspec:\n  hosts: [${name}.example.com]\n${extra}`;
-}
+export { tenantYaml };
 
 const DAY = 86_400_000;
 

@@ -15,6 +15,7 @@ import type { WatchSource } from "../../src/pipeline/certificate-feed.ts";
 import type { WatchOptions } from "../../src/pipeline/watch.ts";
 import type { CapturedLog } from "../helpers/capture-log.ts";
 import type { SyncWorld } from "./sync-world.ts";
+export { until as waitUntil } from "../helpers/wait.ts";
 
 const DAY = 86_400_000;
 
@@ -112,13 +113,6 @@ export function watchOptions(world: SyncWorld, source: WatchSource, captured: Ca
 }
 
 /** Polls `cond` every 25 ms until it holds; fails after `ms` (default 30 s). */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

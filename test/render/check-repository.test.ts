@@ -7,7 +7,7 @@ import { formatDiagnostic } from "../../src/errors.ts";
 import { generateCa, generateLeaf, tlsSecretOf } from "../../src/tls/generate.ts";
 import { validateTlsSecret } from "../../src/tls/tls-material.ts";
 import type { TlsMaterial } from "../../src/tls/types.ts";
-import { makeRepo, ONE_CLUSTER_CONFIG as ONE_CERT_CLUSTER_CONFIG, tenantYaml } from "../model/repo-fixture.ts";
+import { makeRepo, ONE_CLUSTER_CONFIG as ONE_CERT_CLUSTER_CONFIG, tenantWithSpec } from "../model/repo-fixture.ts";
 
 /** One cluster that fetches its sealing certificate from the controller: no certificate file to check. */
 const ONE_CLUSTER_CONFIG = ONE_CERT_CLUSTER_CONFIG.replace("sealingCert: clusters/prod-east/sealed-secrets.pem", "controller: {}");
@@ -32,12 +32,12 @@ describe("checkRepository", () => {
   it("checks in-memory tenant files as if they were in tenants/, replacing a file of the same name", async () => {
     const repo = makeRepo({
       "wildseal.yaml": ONE_CLUSTER_CONFIG,
-      "tenants/acme.yaml": tenantYaml("acme", "  hosts: [acme.example.com]\n"),
+      "tenants/acme.yaml": tenantWithSpec("acme", "  hosts: [acme.example.com]\n"),
     });
     const check = await checkRepository(repo, {
       inMemoryTenants: [
-        { file: "tenants/acme.yaml", text: tenantYaml("acme", "  hosts: [acme.example.com]\n  colour: blue\n") },
-        { file: "tenants/beta.yaml", text: `${schemaComment("tenant")}${tenantYaml("beta", "  hosts: [beta.example.com]\n")}` },
+        { file: "tenants/acme.yaml", text: tenantWithSpec("acme", "  hosts: [acme.example.com]\n  colour: blue\n") },
+        { file: "tenants/beta.yaml", text: `${schemaComment("tenant")}${tenantWithSpec("beta", "  hosts: [beta.example.com]\n")}` },
       ],
     });
     assert.deepEqual(formatted(check.diagnostics), ["tenants/acme.yaml:7:3: unknown field spec.colour: remove it or fix its spelling"]);
@@ -45,8 +45,8 @@ describe("checkRepository", () => {
   });
 
   it("an in-memory newcomer never takes a Secret from a tenant on disk, whatever the file order", async () => {
-    const repo = makeRepo({ "wildseal.yaml": ONE_CLUSTER_CONFIG, "tenants/zeta.yaml": tenantYaml("zeta", "  hosts: [zeta.example.com]\n") });
-    const check = await checkRepository(repo, { inMemoryTenants: [{ file: "tenants/alpha.yaml", text: tenantYaml("alpha", "  namespace: zeta\n  hosts: [a.example.com]\n") }] });
+    const repo = makeRepo({ "wildseal.yaml": ONE_CLUSTER_CONFIG, "tenants/zeta.yaml": tenantWithSpec("zeta", "  hosts: [zeta.example.com]\n") });
+    const check = await checkRepository(repo, { inMemoryTenants: [{ file: "tenants/alpha.yaml", text: tenantWithSpec("alpha", "  namespace: zeta\n  hosts: [a.example.com]\n") }] });
     assert.deepEqual(check.model.tenants.map((t) => t.name), ["zeta"]);
     assert.equal(check.model.clashes[0]?.clash.refused.file, "tenants/alpha.yaml");
   });
@@ -55,8 +55,8 @@ describe("checkRepository", () => {
     const repo = makeRepo({
       "wildseal.yaml": ONE_CLUSTER_CONFIG,
       "templates/banner.yaml": BANNER_TEMPLATE,
-      "tenants/acme.yaml": tenantYaml("acme", "  hosts: [acme.example.com]\n  values:\n    banner: {a: 1}\n"),
-      "tenants/beta.yaml": tenantYaml("beta", "  hosts: [beta.example.com]\n"),
+      "tenants/acme.yaml": tenantWithSpec("acme", "  hosts: [acme.example.com]\n  values:\n    banner: {a: 1}\n"),
+      "tenants/beta.yaml": tenantWithSpec("beta", "  hosts: [beta.example.com]\n"),
     });
     const check = await checkRepository(repo);
     assert.deepEqual(formatted(check.diagnostics), [
@@ -67,7 +67,7 @@ describe("checkRepository", () => {
   });
 
   it("given the certificate, reports a key that does not match and a certificate expired at `now`", async () => {
-    const repo = makeRepo({ "wildseal.yaml": ONE_CLUSTER_CONFIG, "tenants/acme.yaml": tenantYaml("acme", "  hosts: [acme.example.com]\n") });
+    const repo = makeRepo({ "wildseal.yaml": ONE_CLUSTER_CONFIG, "tenants/acme.yaml": tenantWithSpec("acme", "  hosts: [acme.example.com]\n") });
     const good = await material(["*.example.com"]);
     const other = await material(["*.example.com"]);
     const data = new Map(good.secret.data);

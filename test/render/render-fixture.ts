@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { after } from "node:test";
 import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf } from "../../src/tls/generate.ts";
 import type { GeneratedCertificate } from "../../src/tls/generate.ts";
 import { validateTlsSecret } from "../../src/tls/tls-material.ts";
 import type { TlsMaterial } from "../../src/tls/types.ts";
+import { tempDir as scratchDir } from "../helpers/git-fixtures.ts";
+import { tenantYaml, type TenantSpec } from "../helpers/tenant-yaml.ts";
 
 /**
  * Temporary GitOps repositories and certificates for renderer tests. Keys are generated per test
@@ -14,15 +15,16 @@ import type { TlsMaterial } from "../../src/tls/types.ts";
  * temp folder removed after the test file.
  */
 
-const roots: string[] = [];
+const roots: { cleanup(): void }[] = [];
 after(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
+  for (const r of roots) r.cleanup();
 });
 
+/** A temporary folder removed when the test file ends (test/helpers' tempDir, cleaned up for you). */
 export function tempDir(prefix = "wildseal-render-"): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
+  const d = scratchDir(prefix);
   roots.push(d);
-  return d;
+  return d.path;
 }
 
 export const DAY = 86_400_000;
@@ -63,26 +65,8 @@ export async function makeLeaf(opts: { dnsNames?: readonly string[]; notBefore?:
   return { generated, tls };
 }
 
-export interface TenantSpec {
-  readonly name: string;
-  readonly cluster?: string;
-  readonly namespace?: string;
-  readonly hosts?: readonly string[];
-  readonly scope?: string;
-  readonly secretName?: string;
-  readonly values?: Readonly<Record<string, unknown>>;
-}
-
-export function tenantYaml(t: TenantSpec): string {
-  const lines = ["apiVersion: wildseal.dev/v1alpha1", "kind: Tenant", "metadata:", `  name: ${t.name}`, "spec:"];
-  if (t.cluster) lines.push(`  cluster: ${t.cluster}`);
-  if (t.namespace) lines.push(`  namespace: ${t.namespace}`);
-  lines.push(`  hosts: ${JSON.stringify(t.hosts ?? [`${t.name}.example.com`])}`);
-  if (t.scope) lines.push(`  scope: ${t.scope}`);
-  if (t.secretName) lines.push(`  secretName: ${t.secretName}`);
-  if (t.values) lines.push(`  values: ${JSON.stringify(t.values)}`);
-  return `${lines.join("\n")}\n`;
-}
+/** tenants/<name>.yaml: the shared helper (test/helpers/tenant-yaml.ts) */
+export { tenantYaml, type TenantSpec };
 
 export function configYaml(clusters: readonly string[]): string {
   return `apiVersion: wildseal.dev/v1alpha1

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "../../src/ops/logger.ts";
 import type { Trigger } from "../../src/trigger.ts";
@@ -14,17 +12,11 @@ import { parseLsRemote, startGitPoll, type GitCommandRunner } from "../../src/so
 import { branchNameProblem } from "../../src/git/branch-name.ts";
 import { ExitCode, UsageError } from "../../src/errors.ts";
 import { captureLog } from "../helpers/capture-log.ts";
+import { until as untilWithin } from "../helpers/wait.ts";
+import { git } from "../helpers/git-fixtures.ts";
 
-const run = promisify(execFile);
 const WAIT_MS = 10_000;
 
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run("git", ["-c", "user.name=Person", "-c", "user.email=person@example.com", "-c", "commit.gpgsign=false", ...args], {
-    cwd,
-    env: { PATH: process.env["PATH"] ?? "", HOME: cwd, GIT_TERMINAL_PROMPT: "0", LANG: "C" },
-  });
-  return stdout.trim();
-}
 
 /** Counts ls-remote calls so tests can wait for "n more polls" instead of for time. */
 function counting(inner: GitCommandRunner) {
@@ -45,13 +37,8 @@ function counting(inner: GitCommandRunner) {
   };
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+
+const until = (cond: () => boolean, what: string) => untilWithin(cond, what, WAIT_MS);
 
 describe("git poll source (real bare repository)", () => {
   let root: string;
@@ -62,19 +49,19 @@ describe("git poll source (real bare repository)", () => {
   async function personCommits(file: string): Promise<string> {
     await mkdir(dirname(join(work, file)), { recursive: true });
     await writeFile(join(work, file), `${file}\n`);
-    await git(work, "add", file);
-    await git(work, "commit", "-q", "-m", `add ${file}`);
-    await git(work, "push", "-q", "origin", "HEAD:main");
-    return git(work, "rev-parse", "HEAD");
+    git(work, ["add", file]);
+    git(work, ["commit", "-q", "-m", `add ${file}`]);
+    git(work, ["push", "-q", "origin", "HEAD:main"]);
+    return git(work, ["rev-parse", "HEAD"]).trim();
   }
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), "wildseal-gitpoll-"));
     bare = join(root, "origin.git");
     work = join(root, "work");
-    await git(root, "init", "-q", "--bare", "-b", "main", bare);
-    await git(root, "clone", "-q", bare, work);
-    await git(work, "checkout", "-q", "-b", "main");
+    git(root, ["init", "-q", "--bare", "-b", "main", bare]);
+    git(root, ["clone", "-q", bare, work]);
+    git(work, ["checkout", "-q", "-b", "main"]);
     await personCommits("wildseal.yaml");
   });
   after(async () => rm(root, { recursive: true, force: true }));
@@ -84,7 +71,7 @@ describe("git poll source (real bare repository)", () => {
     const c = counting(createGitRunner({ baseDir: tmpdir(), credentials: NO_CREDENTIALS }));
     const poll = startGitPoll({ remote: bare, branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
     try {
-      const tip = await git(work, "rev-parse", "HEAD");
+      const tip = git(work, ["rev-parse", "HEAD"]).trim();
       poll.acknowledge(tip); // what the startup reconcile does with the tip it rendered against
       await until(() => c.calls >= 5, "five idle polls");
       assert.equal(triggers.length, 0, "no trigger while idle");
@@ -105,15 +92,15 @@ describe("git poll source (real bare repository)", () => {
     const c = counting(createGitRunner({ baseDir: tmpdir(), credentials: NO_CREDENTIALS }));
     const poll = startGitPoll({ remote: bare, branch: "main", intervalMs: 20, onTrigger: (t) => triggers.push(t), log, git: c.runner });
     try {
-      poll.acknowledge(await git(work, "rev-parse", "HEAD"));
+      poll.acknowledge(git(work, ["rev-parse", "HEAD"]).trim());
       await poll.pollNow();
       // "our" push: acknowledged before the poll can see it
       await writeFile(join(work, "rendered.yaml"), "x\n");
-      await git(work, "add", "rendered.yaml");
-      await git(work, "commit", "-q", "-m", "renew *.example.com for 1 tenant");
-      const ours = await git(work, "rev-parse", "HEAD");
+      git(work, ["add", "rendered.yaml"]);
+      git(work, ["commit", "-q", "-m", "renew *.example.com for 1 tenant"]);
+      const ours = git(work, ["rev-parse", "HEAD"]).trim();
       poll.acknowledge(ours);
-      await git(work, "push", "-q", "origin", "HEAD:main");
+      git(work, ["push", "-q", "origin", "HEAD:main"]);
       const before = c.calls;
       await until(() => c.calls >= before + 5, "five polls after our push");
       assert.equal(triggers.length, 0);

@@ -4,6 +4,7 @@ import type { Trigger } from "../../src/trigger.ts";
 import { startKubernetesSecretSource, type KubernetesSecretSource, type KubernetesSecretTiming } from "../../src/sources/kubernetes-secret.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
 import { captureLog } from "../helpers/capture-log.ts";
+import { until as untilWithin } from "../helpers/wait.ts";
 
 const NS = "cert-manager";
 const NAME = "wildcard-example-com";
@@ -54,17 +55,12 @@ function recorder() {
   };
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function crtOf(source: KubernetesSecretSource): string | undefined {
   return source.current()?.data.get("tls.crt")?.reveal().toString("utf8");
 }
+
+const until = (cond: () => boolean, what: string) => untilWithin(cond, what, WAIT_MS);
 
 describe("Kubernetes Secret source (real client-node against a fake apiserver)", () => {
   let api: FakeApiServer;

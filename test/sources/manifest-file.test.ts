@@ -6,14 +6,8 @@ import { startManifestFileSource } from "../../src/sources/manifest-file.ts";
 import type { Trigger } from "../../src/trigger.ts";
 import { tempDir } from "../helpers/git-fixtures.ts";
 import { writeSourceSecret } from "../helpers/source-secret.ts";
+import { until } from "../helpers/wait.ts";
 
-const until = async (what: string, ok: () => boolean): Promise<void> => {
-  const deadline = Date.now() + 5_000;
-  while (!ok()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe("Secret manifest file source", () => {
   it("triggers when the certificate bytes change, not on a rewrite with the same bytes; an unreadable file keeps the last good content", async () => {
@@ -28,7 +22,7 @@ describe("Secret manifest file source", () => {
       assert.deepEqual(triggers, [], "the same bytes are no change");
 
       writeSourceSecret(dir.path, "crt 2", "key 2");
-      await until("a trigger", () => triggers.length === 1);
+      await until(() => triggers.length === 1, "a trigger", 5_000);
       assert.deepEqual(triggers[0], { kind: "volume-changed", detail: path });
       assert.equal(source.current().data.get("tls.crt")?.reveal().toString(), "crt 2");
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { generateCa, generateLeaf, generateSealingKeyPair } from "../src/tls/generate.ts";
+import { generateCa, generateLeaf, generateSealingKeyPair } from "../../src/tls/generate.ts";
 
 test("a generated wildcard leaf is signed by its CA, carries its SANs and matches its key", async () => {
   const ca = await generateCa();
