@@ -203,7 +203,7 @@ export function register(program: Command): void {
         removals: removalsFromFlags(flags),
         controllerCerts: controllerCertsFromFlags(flags),
         // every line, whatever its level, as before: the one-shot sync narrates on stderr
-        log: lineLog((line) => ctx.io.stderr(`${line}\n`)),
+        log: lineLog((line) => ctx.io.stderr(`${line}\n`), { quiet: ["github"] }),
       });
       for (const line of outcomeLines(outcome)) ctx.io.stdout(`${line}\n`);
       for (const d of outcome.diagnostics) ctx.io.stderr(`${formatDiagnostic(d)}\n`);

@@ -65,7 +65,8 @@ function octokitLog(log: Log): Record<"debug" | "info" | "warn" | "error", (msg:
       if (meta === undefined) fn(text);
       else fn(meta, text);
     };
-  return { debug: wrap(log.debug.bind(log)), info: wrap(log.info.bind(log)), warn: wrap(log.warn.bind(log)), error: wrap(log.error.bind(log)) };
+  // Octokit's info lines are its request log ("GET /repos/… - 200 in 312ms"): traces, logged at debug
+  return { debug: wrap(log.debug.bind(log)), info: wrap(log.debug.bind(log)), warn: wrap(log.warn.bind(log)), error: wrap(log.error.bind(log)) };
 }
 
 interface RateLimitedRequest {

@@ -125,7 +125,7 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
   opts.signal?.throwIfAborted();
   say(`certificate ${tls.leaf.dnsNames.join(", ")} sha256 ${tls.leaf.sha256.slice(0, 12)}, not after ${tls.leaf.notAfter.toISOString()}`);
 
-  const github = opts.delivery.kind === "pull-request" ? await gitHubFor(opts.repo, opts.delivery.github) : undefined;
+  const github = opts.delivery.kind === "pull-request" ? await gitHubFor(opts.repo, opts.delivery.github, log) : undefined;
   const credentials = github?.pushCredentials ?? opts.credentials;
 
   return withWorkspace({ repo: opts.repo, branch: opts.branch, credentials, log, missingBranch: "fail", ...(opts.signal === undefined ? {} : { signal: opts.signal }) }, async (ws) => {
@@ -237,8 +237,8 @@ function gitHubRef(remote: string, settings: PullRequestSettings): RepoRef {
   });
 }
 
-function gitHubClientFor(remote: string, settings: PullRequestSettings): GitHubClient {
-  return settings.client ?? createGitHubClient({ auth: settings.auth, baseUrl: apiBaseUrl(gitHubRef(remote, settings).host, settings.apiUrl) });
+function gitHubClientFor(remote: string, settings: PullRequestSettings, log: Log = silentLog): GitHubClient {
+  return settings.client ?? createGitHubClient({ auth: settings.auth, baseUrl: apiBaseUrl(gitHubRef(remote, settings).host, settings.apiUrl), log });
 }
 
 /**
@@ -251,9 +251,9 @@ export function gitCredentialSource(remote: string, delivery: Delivery, given: G
   return async () => tokenCredentials((await installationToken(client)).reveal(), "GitHub App installation token");
 }
 
-async function gitHubFor(remote: string, settings: PullRequestSettings): Promise<GitHubTarget> {
+async function gitHubFor(remote: string, settings: PullRequestSettings, log: Log): Promise<GitHubTarget> {
   const ref = gitHubRef(remote, settings);
-  const client = gitHubClientFor(remote, settings);
+  const client = gitHubClientFor(remote, settings, log);
   // A GitHub App pushes with its installation token; a plain token is already the caller's git credential.
   const pushCredentials =
     settings.auth.kind === "app" ? tokenCredentials((await installationToken(client)).reveal(), "GitHub App installation token") : undefined;
