@@ -39,7 +39,8 @@ async function readOutputFile(path: string, name: string): Promise<OutputFile> {
       return bytesRead === PREFIX.length && head.equals(PREFIX) ? { kind: "generated", bytes: OVERSIZE } : { kind: "foreign" };
     }
     const bytes = await handle.readFile();
-    if (bytes.subarray(0, PREFIX.length).equals(PREFIX) || TEMP_LEFTOVER.test(name)) return { kind: "generated", bytes };
+    // an empty file holds nothing to protect, and is what a crash can leave of an unsynced write
+    if (bytes.length === 0 || bytes.subarray(0, PREFIX.length).equals(PREFIX) || TEMP_LEFTOVER.test(name)) return { kind: "generated", bytes };
     return { kind: "foreign" };
   } finally {
     await handle.close();
@@ -167,13 +168,17 @@ async function readdirOrEmpty(dir: string) {
   }
 }
 
-/** Write-then-rename in the same folder: a reader (or a crash) never sees half a file. */
+/**
+ * Write-then-rename in the same folder: a reader never sees half a file. No fsync: the rendered tree
+ * lives in a throw-away clone (or a working copy) and becomes durable as a Git commit; a crash before
+ * that leaves at worst a stale or empty file that the next render rewrites, and a leftover temporary
+ * file is swept (TEMP_LEFTOVER). One fsync per file cost most of a cold render's wall time.
+ */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const tmp = join(dirname(path), `.${randomBytes(6).toString("hex")}.wildseal-tmp`);
   const handle = await open(tmp, "wx", 0o644);
   try {
     await handle.writeFile(text, "utf8");
-    await handle.sync();
   } finally {
     await handle.close();
   }

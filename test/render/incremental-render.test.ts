@@ -188,6 +188,20 @@ describe("incremental rendering", () => {
     assert.deepEqual(changedPaths(before, hashTree(dir)), []);
   });
 
+  test("an empty file in a tenant folder (what a crash can leave, rendered files are not fsynced) is rewritten, not refused", async () => {
+    const dir = await makeRepo({ clusters: CLUSTERS, tenants: TENANTS });
+    const { tls } = await makeLeaf();
+    await renderRepository({ repoDir: dir, tls });
+    const before = hashTree(dir);
+    const sealed = join(dir, "rendered/prod-east/acme/sealed-secret.yaml");
+    writeFileSync(sealed, "");
+    const r = await renderRepository({ repoDir: dir, tls });
+    assert.deepEqual(r.diagnostics, []);
+    assert.equal(r.changes.find((c) => c.tenant === "acme")?.kind, "update");
+    assert.match(readFileSync(sealed, "utf8"), /kind: SealedSecret/);
+    assert.deepEqual(changedPaths(before, hashTree(dir)), ["rendered/prod-east/acme/sealed-secret.yaml"], "only the emptied file changed");
+  });
+
   test("an expired certificate publishes nothing", async () => {
     const dir = await makeRepo({ clusters: CLUSTERS, tenants: TENANTS });
     const { tls } = await makeLeaf();
