@@ -1,5 +1,6 @@
 import type { Diagnostic } from "../errors.ts";
 import type { YamlPath } from "../yaml/load.ts";
+import { isDnsLabel } from "./names.ts";
 import type { RawTenant } from "./tenant-schema.ts";
 import type { ObjectPolicy, Tenant, WildsealConfig } from "./types.ts";
 
@@ -75,7 +76,8 @@ export function checkPartialTenant(value: unknown, file: string, stem: string, c
 function checkFileName(name: string, file: string, stem: string, at: At, out: Diagnostic[]): void {
   if (name !== stem) {
     out.push(
-      at(["metadata", "name"], `metadata.name "${name}" does not match the file name ${file}: rename the file to ${name}.yaml or set metadata.name: ${stem}`),
+      // suggest setting metadata.name to the file's stem only when that would be a valid name
+      at(["metadata", "name"], `metadata.name "${name}" does not match the file name ${file}: rename the file to ${name}.yaml${isDnsLabel(stem) ? ` or set metadata.name: ${stem}` : ""}`),
     );
   }
 }

@@ -86,6 +86,14 @@ describe("tenant files", () => {
     assert.deepEqual(r.invalid, [{ name: "acme", file: "tenants/acme.yaml" }]);
   });
 
+  it("suggests setting metadata.name to the file's name only when that name is valid", async () => {
+    const r = await load({ "Acme.yaml": ACME });
+    assert.deepEqual(formatted(r.diagnostics), [
+      'tenants/Acme.yaml:1:1: file name "Acme.yaml" is not a DNS-1123 label followed by .yaml: rename it to <tenant name>.yaml',
+      'tenants/Acme.yaml:4:9: metadata.name "acme" does not match the file name tenants/Acme.yaml: rename the file to acme.yaml',
+    ]);
+  });
+
   it("refuses a tenant name that is not a DNS-1123 label, and then knows no name for it", async () => {
     const r = await load({ "Acme.yaml": ACME.replace("name: acme", "name: Acme") });
     assert.deepEqual(formatted(r.diagnostics), [
