@@ -111,13 +111,13 @@ export async function checkRepository(repoDir: string, opts: CheckOptions = {}):
   };
 }
 
-async function assertRepository(repoDir: string): Promise<void> {
+/** Throws NotARepositoryError unless `repoDir` is a folder holding a wildseal.yaml (whatever its state). */
+export async function assertRepository(repoDir: string): Promise<void> {
   const st = await lstatOrUndefined(repoDir);
   if (st === undefined || !st.isDirectory()) throw new NotARepositoryError(repoDir, "no-folder");
   // a wildseal.yaml that is a link or a folder exists: loadConfig says what is wrong with it
   if ((await lstatOrUndefined(join(repoDir, CONFIG_FILE))) === undefined) throw new NotARepositoryError(repoDir, "no-config");
 }
-
 
 function sortStable(ds: readonly Diagnostic[]): Diagnostic[] {
   return [...ds].sort((a, b) => compareCodeUnits(a.path, b.path) || a.line - b.line || a.col - b.col);

@@ -8,7 +8,7 @@ import type { TlsMaterial } from "../tls/types.ts";
 import { parseYamlDocument } from "../yaml/load.ts";
 import type { Position, YamlPath } from "../yaml/load.ts";
 import { dumpYaml } from "../yaml/dump.ts";
-import { checkRepository, NotARepositoryError } from "./check-repository.ts";
+import { assertRepository, checkRepository } from "./check-repository.ts";
 import { API_VERSION, CONFIG_FILE } from "../model/config-schema.ts";
 import { loadConfig } from "../model/load-config.ts";
 import { loadRepositoryModel } from "../model/load-repository.ts";
@@ -201,9 +201,7 @@ export async function addTenant(repoDir: string, opts: TenantAddOptions): Promis
 }
 
 async function requireConfig(repoDir: string): Promise<WildsealConfig> {
-  const st = await lstatOrUndefined(repoDir);
-  if (st === undefined || !st.isDirectory()) throw new NotARepositoryError(repoDir, "no-folder");
-  if ((await lstatOrUndefined(join(repoDir, CONFIG_FILE))) === undefined) throw new NotARepositoryError(repoDir, "no-config");
+  await assertRepository(repoDir);
   const { config, diagnostics } = await loadConfig(repoDir);
   if (config === undefined) throw new InvalidInputError(`${CONFIG_FILE} is invalid: fix it first (wildseal validate)`, diagnostics);
   return config;
