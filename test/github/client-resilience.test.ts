@@ -10,15 +10,8 @@ import { DependencyError, ExitCode } from "../../src/errors.ts";
 import { SecretBytes } from "../../src/tls/types.ts";
 import { ACME, CERT_B, TOKEN, change, client, tokenAuth, withFake } from "./support.ts";
 import { captureLog } from "../helpers/capture-log.ts";
+import { rejectionOf } from "../helpers/thrown.ts";
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  assert.fail("expected a rejection");
-}
 
 test("502 Bad Gateway twice is retried and the PR is published once", async () => {
   await withFake({}, async (fake) => {
@@ -69,7 +62,7 @@ test("a primary rate limit (x-ratelimit-remaining: 0) is waited out and retried"
 test("GitHub still failing after the retries is a DependencyError (exit 3) naming the call", async () => {
   await withFake({}, async (fake) => {
     fake.failNext(3, 502);
-    const err = await rejection(publishPullRequest(client(fake, { retries: 2 }), change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] })));
+    const err = await rejectionOf(publishPullRequest(client(fake, { retries: 2 }), change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] })));
     assert.ok(err instanceof DependencyError, String(err));
     assert.equal(err.exitCode, ExitCode.dependency);
     assert.match(err.message, /GitHub listing open pull requests of acme\/gitops failed: HTTP 502/);
@@ -78,7 +71,7 @@ test("GitHub still failing after the retries is a DependencyError (exit 3) namin
   });
   await withFake({}, async (fake) => {
     for (let i = 0; i < 3; i++) fake.secondaryRateLimitNext(1);
-    const err = await rejection(publishPullRequest(client(fake, { retries: 2 }), change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] })));
+    const err = await rejectionOf(publishPullRequest(client(fake, { retries: 2 }), change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] })));
     assert.ok(err instanceof DependencyError);
     assert.match(err.message, /HTTP 403: You have exceeded a secondary rate limit/);
     assert.equal(fake.exchanges.length, 3);
@@ -89,7 +82,7 @@ test("a bad token fails at once with a hint, and no token appears in errors or l
   await withFake({}, async (fake) => {
     const { log, lines } = captureLog();
     const wrong = "ghp_wrongTokenThatMustNotLeak987654321";
-    const err = await rejection(
+    const err = await rejectionOf(
       publishPullRequest(client(fake, { log, auth: tokenAuth(wrong) }), { ...change(fake, { actions: ["renew"], cert: CERT_B, tenants: [ACME] }), log }),
     );
     assert.ok(err instanceof DependencyError);

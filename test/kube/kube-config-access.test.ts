@@ -9,6 +9,7 @@ import { findKubeConfig, loadKubeConfig } from "../../src/kube/kubeconfig.ts";
 import { generateCa, generateLeaf } from "../../src/tls/generate.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
 import { tempDir } from "../helpers/git-fixtures.ts";
+import { thrownBy } from "../helpers/thrown.ts";
 
 const MAIN = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
 const KUBECONFIG_TEXT = `apiVersion: v1
@@ -22,20 +23,11 @@ current-context: x
 const dir = tempDir("wildseal-kubeconfig-");
 after(() => dir.cleanup());
 
-function errorOf(f: () => unknown): DependencyError {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof DependencyError, String(e));
-    return e;
-  }
-  assert.fail("no error");
-}
 
 describe("loading cluster access says what is missing and what to do", () => {
   it("a KUBECONFIG naming a file that does not exist: names the file, exit 3, suggests fixing KUBECONFIG or --source-file", () => {
     const missing = join(dir.path, "nope", "kubeconfig");
-    const e = errorOf(() => loadKubeConfig({ KUBECONFIG: missing, HOME: dir.path }));
+    const e = thrownBy(() => loadKubeConfig({ KUBECONFIG: missing, HOME: dir.path }), DependencyError);
     assert.equal(e.exitCode, 3);
     assert.match(e.message, new RegExp(`^\\$KUBECONFIG names ${missing}, which does not exist: point KUBECONFIG at your kubeconfig file`));
     assert.match(e.message, /--source-file/);
@@ -43,7 +35,7 @@ describe("loading cluster access says what is missing and what to do", () => {
   });
 
   it("a KUBECONFIG list where no file exists names them all", () => {
-    const e = errorOf(() => findKubeConfig({ KUBECONFIG: `${dir.path}/a:${dir.path}/b` }));
+    const e = thrownBy(() => findKubeConfig({ KUBECONFIG: `${dir.path}/a:${dir.path}/b` }), DependencyError);
     assert.match(e.message, new RegExp(`names ${dir.path}/a, ${dir.path}/b, none of which exists`));
     assert.match(e.message, /unset KUBECONFIG to use ~\/\.kube\/config/);
   });
@@ -58,7 +50,7 @@ describe("loading cluster access says what is missing and what to do", () => {
   it("no Pod, no KUBECONFIG, no ~/.kube/config: says no cluster access is configured and the three ways to give it", () => {
     const home = join(dir.path, "empty-home");
     mkdirSync(home);
-    const e = errorOf(() => loadKubeConfig({ HOME: home }));
+    const e = thrownBy(() => loadKubeConfig({ HOME: home }), DependencyError);
     assert.equal(e.exitCode, 3);
     assert.match(e.message, /^no Kubernetes cluster access is configured: not running in a Pod \(KUBERNETES_SERVICE_HOST is not set\), \$KUBECONFIG is not set/);
     assert.ok(e.message.includes(`${join(home, ".kube", "config")} does not exist`), e.message);
@@ -71,7 +63,7 @@ describe("loading cluster access says what is missing and what to do", () => {
   it("a kubeconfig that does not parse is named", () => {
     const bad = join(dir.path, "bad-kubeconfig");
     writeFileSync(bad, "clusters: [unclosed\n");
-    const e = errorOf(() => loadKubeConfig({ KUBECONFIG: bad }));
+    const e = thrownBy(() => loadKubeConfig({ KUBECONFIG: bad }), DependencyError);
     assert.match(e.message, new RegExp(`^kubeconfig ${bad} cannot be loaded \\(`));
   });
 

@@ -8,6 +8,7 @@ import { generateCa, generateLeaf, tlsSecretOf } from "../../src/tls/generate.ts
 import type { GeneratedCertificate } from "../../src/tls/generate.ts";
 import { readTlsSource, validateTlsSecret } from "../../src/tls/tls-material.ts";
 import { SecretBytes, type SecretManifest } from "../../src/tls/types.ts";
+import { thrownBy } from "../helpers/thrown.ts";
 
 const b64 = (b: Buffer | string): string => Buffer.from(b).toString("base64");
 
@@ -25,19 +26,10 @@ function withItem(secret: SecretManifest, key: string, value: string | Buffer): 
   return { ...secret, data: new Map([...secret.data, [key, new SecretBytes(Buffer.from(value))]]) };
 }
 
-function rejection(f: () => unknown): InvalidInputError {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof InvalidInputError, String(e));
-    return e;
-  }
-  assert.fail("accepted");
-}
 
 describe("a source Secret that is not kubernetes.io/tls", () => {
   it("an Opaque Secret with tls.crt and tls.key is refused, pointing at the Certificate's spec.secretName", () => {
-    const e = rejection(() => validateTlsSecret({ ...tlsSecretOf(leaf), type: "Opaque" }, { source: "wildcard.yaml" }));
+    const e = thrownBy(() => validateTlsSecret({ ...tlsSecretOf(leaf), type: "Opaque" }, { source: "wildcard.yaml" }), InvalidInputError);
     assert.match(e.message, /^wildcard\.yaml: Secret cert-manager\/wildcard-example-com: is of type Opaque, not kubernetes\.io\/tls; /);
     assert.match(e.message, /cert-manager writes the certificate into a kubernetes\.io\/tls Secret named by the Certificate's spec\.secretName/);
     assert.match(e.message, /kubectl get certificates -A/);
@@ -68,19 +60,20 @@ describe("ca.crt in the source Secret", () => {
 
   it("a private key pasted into ca.crt is refused by its label, never echoed", () => {
     const key = leaf.keyPem.reveal().toString("utf8");
-    const e = rejection(() => validateTlsSecret(withItem(tlsSecretOf(leaf), "ca.crt", key), { source: "s" }));
+    const e = thrownBy(() => validateTlsSecret(withItem(tlsSecretOf(leaf), "ca.crt", key), { source: "s" }), InvalidInputError);
     assert.match(e.message, /ca\.crt block 1 is a PRIVATE KEY, not a CERTIFICATE$/);
     assert.ok(!e.message.includes(key.split("\n")[1] ?? "-"));
   });
 
   it("text that is no PEM is refused, saying what is expected", () => {
-    const e = rejection(() => validateTlsSecret(withItem(tlsSecretOf(leaf), "ca.crt", "not a certificate"), { source: "s" }));
+    const e = thrownBy(() => validateTlsSecret(withItem(tlsSecretOf(leaf), "ca.crt", "not a certificate"), { source: "s" }), InvalidInputError);
     assert.match(e.message, /ca\.crt holds no PEM block; expected the issuing CA's PEM certificate\(s\), or no ca\.crt at all/);
   });
 
   it("a CERTIFICATE block that does not parse is named with its line", () => {
-    const e = rejection(() =>
+    const e = thrownBy(() =>
       validateTlsSecret(withItem(tlsSecretOf(leaf), "ca.crt", `${ca.certPem}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`), { source: "s" }),
+      InvalidInputError,
     );
     assert.match(e.message, /ca\.crt certificate 2 \(line \d+\) does not parse as X\.509/);
   });
