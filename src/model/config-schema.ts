@@ -9,11 +9,19 @@ export const CONFIG_FILE = "wildseal.yaml";
 export const DEFAULT_SECRET_NAME = "wildcard-tls";
 export const DEFAULT_SCOPE = "strict";
 export const DEFAULT_OUTPUT = "rendered";
+/**
+ * How a cluster's output is laid out (docs/configuration.md#layouts): `per-tenant` seals the
+ * certificate once per tenant (today's output, the default); `shared` seals it once per cluster,
+ * cluster-wide, into `<output>/<cluster>/_shared/`, which each tenant's kustomization reuses.
+ */
+export const LAYOUTS = ["per-tenant", "shared"] as const;
+export const DEFAULT_LAYOUT = "per-tenant";
 /** kubeseal's defaults for `--controller-namespace` / `--controller-name` */
 export const DEFAULT_CONTROLLER = { namespace: "kube-system", name: "sealed-secrets-controller" } as const;
 
 const clusterSchema = z.strictObject({
   name: dnsLabel("cluster name"),
+  layout: z.enum(LAYOUTS).optional(),
   sealingCert: z.string().optional(),
   controller: z
     .strictObject({
@@ -82,6 +90,7 @@ export const configSchema = z.strictObject({
       })
       .optional(),
     output: z.string().optional(),
+    layout: z.enum(LAYOUTS).optional(),
     policy: policySchema.optional(),
   }),
 });

@@ -59,6 +59,10 @@ const CONFIG_FIELDS: Readonly<Record<string, Annotation>> = {
   "spec.clusters": { description: "The clusters tenants run on, each with the Sealed Secrets certificate its tenants are sealed with. At least one; names unique." },
   "spec.clusters[]": { description: "One cluster: a name and exactly one of sealingCert or controller." },
   "spec.clusters[].name": { description: `The cluster's name (${DNS_LABEL_TEXT}); tenants name it in spec.cluster, output goes to <output>/<name>/.`, pattern: DNS_LABEL_PATTERN, examples: ["prod-east"] },
+  "spec.clusters[].layout": {
+    description: "This cluster's layout, overriding spec.layout: per-tenant (one SealedSecret per tenant) or shared (one cluster-wide SealedSecret in <output>/<name>/_shared/, reused by every tenant folder).",
+    examples: ["shared"],
+  },
   "spec.clusters[].sealingCert": {
     description: "Path, relative to the repository root, of the cluster's Sealed Secrets public certificate (kubeseal --fetch-cert > clusters/<name>/sealed-secrets.pem). No symbolic links, no '..'.",
     examples: ["clusters/prod-east/sealed-secrets.pem"],
@@ -70,10 +74,14 @@ const CONFIG_FIELDS: Readonly<Record<string, Annotation>> = {
   "spec.clusters[].controller.name": { description: `The controller's Service name (${DNS_SUBDOMAIN_TEXT}).`, pattern: DNS_SUBDOMAIN_PATTERN, default: "sealed-secrets-controller" },
   "spec.defaults": { description: "Defaults for every tenant that does not set its own." },
   "spec.defaults.secretName": { description: `Name of the Secret created in each tenant's namespace (${DNS_SUBDOMAIN_TEXT}).`, pattern: DNS_SUBDOMAIN_PATTERN, default: "wildcard-tls" },
-  "spec.defaults.scope": { description: `Sealed Secrets scope: ${SCOPE_TEXT}.`, default: "strict" },
+  "spec.defaults.scope": { description: `Sealed Secrets scope: ${SCOPE_TEXT}. Applies to tenants of per-tenant clusters (shared clusters seal cluster-wide).`, default: "strict" },
   "spec.output": {
     description: "Folder, relative to the repository root, that wildseal generates and owns entirely: every file in it must start with wildseal's generated-file header. Not tenants, templates, clusters, .git or wildseal.yaml; no '..', no symbolic links.",
     default: "rendered",
+  },
+  "spec.layout": {
+    description: "How each cluster's output is laid out: per-tenant seals the certificate once per tenant with the tenant's scope; shared seals it once per cluster, cluster-wide, into <output>/<cluster>/_shared/, so a renewal rewrites a few files per cluster instead of every tenant's (anyone who may create SealedSecrets anywhere in that cluster can then materialise the certificate). clusters[].layout overrides it.",
+    default: "per-tenant",
   },
   "spec.policy": { description: "Exceptions the platform team allows beyond the safe defaults (tenants in namespaces of their own, rendered objects only in the tenant's namespace). Absent: none." },
   "spec.policy.allowNamespaces": { description: "Protected namespaces (kube-system, kube-public, kube-node-lease, the source's, a controller's) that tenants may target anyway. Never allows naming the source Secret." },
@@ -95,7 +103,7 @@ const TENANT_FIELDS: Readonly<Record<string, Annotation>> = {
   "spec.hosts": { description: "The host names the tenant serves; each must be covered by the certificate (an exact SAN or a wildcard SAN covering its first label). At least one, none twice." },
   "spec.hosts[]": { description: "A host name (RFC 1123; no wildcard; internationalised names in punycode). Compared in lower case, a trailing dot ignored.", pattern: HOSTNAME_PATTERN, examples: ["acme.example.com"] },
   "spec.secretName": { description: `Name of the Secret in the tenant's namespace (${DNS_SUBDOMAIN_TEXT}); default: spec.defaults.secretName in wildseal.yaml.`, pattern: DNS_SUBDOMAIN_PATTERN },
-  "spec.scope": { description: `Sealed Secrets scope: ${SCOPE_TEXT}; default: spec.defaults.scope in wildseal.yaml.` },
+  "spec.scope": { description: `Sealed Secrets scope: ${SCOPE_TEXT}; default: spec.defaults.scope in wildseal.yaml, or cluster-wide in a cluster with the shared layout (where strict or namespace-wide give the tenant a SealedSecret of its own).` },
   "spec.values": { description: "Free-form values for templates, read as ${values.KEY} (dotted keys reach into mappings: ${values.service.port}).", examples: [{ ingressClass: "nginx", service: { name: "web", port: 80 } }] },
 };
 

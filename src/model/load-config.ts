@@ -71,8 +71,10 @@ async function readConfig(repoDir: string): Promise<LoadedConfig> {
     if (seen.has(c.name)) at([...here, "name"], `cluster name "${c.name}" is used twice: rename one of them`);
     seen.add(c.name);
     const cluster = await clusterConfig(repoDir, c, (p, m) => at([...here, ...p], m), i);
-    if (cluster !== undefined) clusters.push(cluster);
+    // the cluster's own layout, else spec.layout; only `shared` is recorded (absent: per-tenant, as before)
+    if (cluster !== undefined) clusters.push((c.layout ?? raw.spec.layout) === "shared" ? { ...cluster, layout: "shared" } : cluster);
   }
+  checkDefaultScope(raw, at);
 
   const output = raw.spec.output ?? DEFAULT_OUTPUT;
   const outputProblem = outputFolderProblem(output);
@@ -95,6 +97,22 @@ async function readConfig(repoDir: string): Promise<LoadedConfig> {
     },
     diagnostics: [],
   };
+}
+
+/**
+ * `spec.defaults.scope` serves per-tenant clusters only (a shared cluster seals cluster-wide, see
+ * layout.ts). A narrower default written next to a layout where every cluster is shared would apply
+ * to no tenant: the author most likely believes it protects them, so it is an error, not ignored.
+ */
+function checkDefaultScope(raw: RawConfig, at: (path: readonly (string | number)[], message: string) => void): void {
+  const scope = raw.spec.defaults?.scope;
+  if (scope === undefined || scope === "cluster-wide") return;
+  const allShared = raw.spec.clusters.every((c) => (c.layout ?? raw.spec.layout) === "shared");
+  if (!allShared) return;
+  at(
+    ["spec", "defaults", "scope"],
+    `spec.defaults.scope is ${scope}, but every cluster has layout shared, which seals one cluster-wide SealedSecret per cluster: remove spec.defaults.scope (or set it to cluster-wide), set layout: per-tenant for the clusters that need ${scope} secrets, or set scope: ${scope} in the tenant files that need it`,
+  );
 }
 
 type RawPolicy = NonNullable<RawConfig["spec"]["policy"]>;

@@ -1,5 +1,6 @@
 import type { Diagnostic } from "../errors.ts";
 import type { YamlPath } from "../yaml/load.ts";
+import { tenantLayout } from "./layout.ts";
 import { isDnsLabel } from "./names.ts";
 import type { RawTenant } from "./tenant-schema.ts";
 import type { ObjectPolicy, Tenant, WildsealConfig } from "./types.ts";
@@ -41,7 +42,8 @@ export function checkTenant(
       namespace: raw.spec.namespace ?? name,
       hosts,
       secretName: raw.spec.secretName ?? config.defaults.secretName,
-      scope: raw.spec.scope ?? config.defaults.scope,
+      // layout: the cluster's shared layout and a scope the file may narrow (model/layout.ts)
+      ...tenantLayout(config, cluster, raw.spec.scope),
       values: raw.spec.values ?? {},
       file,
     },

@@ -9,9 +9,19 @@ export type ClusterSealing =
   | { readonly kind: "file"; readonly path: string } // sealingCert: clusters/<c>/sealed-secrets.pem
   | { readonly kind: "controller"; readonly namespace: string; readonly name: string };
 
+/**
+ * How a cluster's output is laid out: absent (`per-tenant`, the default) — each tenant folder holds
+ * its own SealedSecret; `shared` — one cluster-wide SealedSecret in `<output>/<cluster>/_shared/`,
+ * reused by every tenant folder through kustomize (src/render/shared-layout.ts). Absent rather
+ * than "per-tenant" so that configurations without the field load exactly as before.
+ */
+export type SharedLayout = "shared";
+
 export interface ClusterConfig {
   readonly name: string;
   readonly sealing: ClusterSealing;
+  /** `clusters[].layout`, else `spec.layout`, when that is `shared`; absent: per-tenant */
+  readonly layout?: SharedLayout;
 }
 
 /** An apiVersion and kind as a template writes them: `rbac.authorization.k8s.io/v1`, `ClusterRoleBinding`. */
@@ -58,6 +68,12 @@ export interface Tenant {
   readonly hosts: readonly string[];
   readonly secretName: string;
   readonly scope: Scope;
+  /**
+   * `shared`: the tenant's Secret comes from its cluster's shared, cluster-wide SealedSecret (its
+   * cluster has the shared layout and its file sets no scope, or `cluster-wide`); then `scope` is
+   * `cluster-wide`. Absent: the tenant has a SealedSecret of its own (see tenantLayout in layout.ts).
+   */
+  readonly layout?: SharedLayout;
   readonly values: Readonly<Record<string, unknown>>;
   /** repository-relative path of the tenant file, for diagnostics */
   readonly file: string;

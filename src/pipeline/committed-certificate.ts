@@ -1,5 +1,6 @@
 import type { ExistingTree } from "../render/plan.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "../render/sealed-secret-document.ts";
+import { SHARED_FOLDER } from "../render/shared-layout.ts";
 import type { CertFacts } from "../tls/types.ts";
 
 const NOT_RECORDED = "(not recorded in the repository)";
@@ -13,7 +14,9 @@ const NOT_RECORDED = "(not recorded in the repository)";
 export function committedCertificate(tree: ExistingTree, output: string): CertFacts | undefined {
   let best: { sha256: string; notAfter: Date } | undefined;
   for (const [cluster, out] of tree) {
-    for (const [tenant, t] of out.tenants) {
+    // the shared layout's one SealedSecret per cluster (render/shared-layout.ts) counts like a tenant's
+    const folders = out.shared === undefined ? out.tenants : new Map([...out.tenants, [SHARED_FOLDER, out.shared]]);
+    for (const [tenant, t] of folders) {
       for (const [file, bytes] of t.files) {
         const ss = readCommittedSealedSecret(bytes, `${output}/${cluster}/${tenant}/${file}`);
         const sha256 = ss?.annotations[ANNOTATION.certSha256];

@@ -4,13 +4,13 @@ import type { CommitAuthor, CommitSigning, Rendered, Workspace } from "../git/wo
 import { commitAndPush, withWorkspace } from "../git/workspace.ts";
 import type { GitCredentials } from "../git/credentials.ts";
 import { commitMessage, type CommitSummary } from "../git/trailers.ts";
-import { createGitHubClient, installationToken, type GitHubAuth, type GitHubClient } from "../github/client.ts";
+import type { GitHubAuth, GitHubClient } from "../github/client.ts";
 import { pullRequestMarker, renderPullRequestBody, tenantRows } from "../github/pr-body.ts";
 import { publishPullRequest, type AutoMergeMethod, type PublishPullRequestResult } from "../github/pull-request.ts";
 import { apiBaseUrl, pullRequestRepository, type RepoRef } from "../github/repo-ref.ts";
 import { tokenCredentials } from "../git/credentials.ts";
 import type { RepositoryModel } from "../model/index.ts";
-import { renderInputs, type RenderChange, type RenderResult } from "../render/render-repository.ts";
+import { renderInputs, throttled, type RenderChange, type RenderProgress, type RenderResult } from "../render/render-repository.ts";
 import { loadRepositoryInputs, type RepositoryInputs } from "../render/repository-inputs.ts";
 import type { RemovalLimit } from "../render/removal-policy.ts";
 import type { SealingCertificate } from "../seal/sealing-cert.ts";
@@ -73,6 +73,8 @@ export interface SyncOptions {
    * (it is atomic on the remote).
    */
   readonly signal?: AbortSignal;
+  /** how far each render step is (read, seal, write): see RenderOptions.onProgress and src/cli/progress.ts */
+  readonly onProgress?: (p: RenderProgress) => void;
 }
 
 /**
@@ -175,6 +177,7 @@ async function renderInto(
     now,
     committedTree: true,
     ...(opts.sealingCerts === undefined ? {} : { givenSealingCerts: new Set(opts.sealingCerts.keys()) }),
+    ...(opts.onProgress === undefined ? {} : { onProgress: throttled(opts.onProgress) }),
   });
   const config = inputs.model.config;
   const certBefore = forReview && config !== undefined && inputs.existing !== undefined ? committedCertificate(inputs.existing, config.output) : undefined;
@@ -188,6 +191,7 @@ async function renderInto(
     sourceLabel: describeSource(opts.source),
     ...(sealingCerts === undefined ? {} : { sealingCerts }),
     ...(opts.removals === undefined ? {} : { removals: opts.removals }),
+    ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
   });
   // the last point before commit and push
   opts.signal?.throwIfAborted();
@@ -237,8 +241,17 @@ function gitHubRef(remote: string, settings: PullRequestSettings): RepoRef {
   });
 }
 
-function gitHubClientFor(remote: string, settings: PullRequestSettings, log: Log = silentLog): GitHubClient {
-  return settings.client ?? createGitHubClient({ auth: settings.auth, baseUrl: apiBaseUrl(gitHubRef(remote, settings).host, settings.apiUrl), log });
+// github/client.ts (Octokit) is imported at these points of use, not at the top: it is loaded only in
+// pull-request mode.
+function gitHubClientFor(remote: string, settings: PullRequestSettings, log: Log = silentLog): Promise<GitHubClient> {
+  if (settings.client !== undefined) return Promise.resolve(settings.client);
+  // resolved now, not in the import's callback: a remote naming no GitHub repository is refused at once, as before
+  const baseUrl = apiBaseUrl(gitHubRef(remote, settings).host, settings.apiUrl);
+  return import("../github/client.ts").then(({ createGitHubClient }) => createGitHubClient({ auth: settings.auth, baseUrl, log }));
+}
+
+async function installationToken(client: GitHubClient): ReturnType<typeof import("../github/client.ts").installationToken> {
+  return (await import("../github/client.ts")).installationToken(client);
 }
 
 /**
@@ -248,12 +261,13 @@ function gitHubClientFor(remote: string, settings: PullRequestSettings, log: Log
 export function gitCredentialSource(remote: string, delivery: Delivery, given: GitCredentials): () => Promise<GitCredentials> {
   if (delivery.kind !== "pull-request" || delivery.github.auth.kind !== "app") return () => Promise.resolve(given);
   const client = gitHubClientFor(remote, delivery.github);
-  return async () => tokenCredentials((await installationToken(client)).reveal(), "GitHub App installation token");
+  client.catch(() => undefined); // awaited by each call below; not an unhandled rejection meanwhile
+  return async () => tokenCredentials((await installationToken(await client)).reveal(), "GitHub App installation token");
 }
 
 async function gitHubFor(remote: string, settings: PullRequestSettings, log: Log): Promise<GitHubTarget> {
   const ref = gitHubRef(remote, settings);
-  const client = gitHubClientFor(remote, settings, log);
+  const client = await gitHubClientFor(remote, settings, log);
   // A GitHub App pushes with its installation token; a plain token is already the caller's git credential.
   const pushCredentials =
     settings.auth.kind === "app" ? tokenCredentials((await installationToken(client)).reveal(), "GitHub App installation token") : undefined;

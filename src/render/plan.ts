@@ -18,6 +18,7 @@ import type { Template } from "./template.ts";
 import { decideRemovals } from "./removal-policy.ts";
 import type { Removal, RemovalPolicy } from "./removal-policy.ts";
 import { clusterIndex, tenantFiles } from "./tree.ts";
+import { SHARED_FILE, SHARED_FOLDER, SHARED_TARGET, sharedFiles, sharedSealedSecret, sharedTenantFiles, usesShared } from "./shared-layout.ts";
 import type { RenderedDocument } from "./tree.ts";
 
 /**
@@ -35,6 +36,10 @@ import type { RenderedDocument } from "./tree.ts";
  *           removal-policy.ts); otherwise the folder is held.
  * hold    — the tenant file is invalid, or a gate failed: its committed output stays exactly as it is
  *           (never pruned: pruning would delete a live Secret).
+ * shared  — a tenant of a shared-layout cluster (shared-layout.ts): its folder holds no ciphertext
+ *           and is written only when it differs; its change follows its cluster's shared SealedSecret,
+ *           which is planned once per cluster (SharedPlan: keep / rewrite / seal, hold while only held
+ *           folders use it, remove when no folder does).
  */
 
 export type ChangeKind = "add" | "update" | "renew" | "reseal" | "remove" | "keep" | "hold";
@@ -52,8 +57,34 @@ export type TenantPlan =
       readonly documents: readonly RenderedDocument[];
       readonly sealedDocument: number;
     }
+  | {
+      readonly kind: "shared";
+      readonly cluster: string;
+      readonly tenant: Tenant;
+      /** "renew"/"reseal"/"update" when its cluster's shared SealedSecret is sealed again, though the folder may stay */
+      readonly change: "add" | "update" | "renew" | "reseal" | "keep";
+      /** the folder's files when they differ from the committed ones; undefined: left byte for byte */
+      readonly write: ReadonlyMap<string, string> | undefined;
+    }
   | { readonly kind: "prune"; readonly cluster: string; readonly tenant: string }
   | { readonly kind: "hold"; readonly cluster: string | undefined; readonly tenant: string; readonly diagnostics: readonly Diagnostic[] };
+
+/** One cluster's `_shared/` folder (shared-layout.ts); clusters without one, and none wanted, have no entry. */
+export type SharedPlan =
+  | { readonly kind: "keep"; readonly cluster: string }
+  | { readonly kind: "rewrite"; readonly cluster: string; readonly files: ReadonlyMap<string, string> }
+  | {
+      readonly kind: "seal";
+      readonly cluster: string;
+      readonly change: "add" | "renew" | "reseal" | "update";
+      readonly target: SealTarget;
+      /** the shared SealedSecret with encryptedData still empty; see `sharedFilesAfterSealing` */
+      readonly document: Record<string, unknown>;
+    }
+  /** only held tenant folders use it (or its cluster's sealing certificate is unreadable): left as it is */
+  | { readonly kind: "hold"; readonly cluster: string }
+  /** no tenant folder uses it any more */
+  | { readonly kind: "remove"; readonly cluster: string };
 
 export type IndexPlan =
   | { readonly kind: "write"; readonly cluster: string; readonly text: string }
@@ -61,6 +92,8 @@ export type IndexPlan =
 
 export interface Plan {
   readonly tenants: readonly TenantPlan[];
+  /** per cluster that has or needs a `_shared/` folder */
+  readonly shared: readonly SharedPlan[];
   /** only the indexes that change */
   readonly indexes: readonly IndexPlan[];
   readonly diagnostics: readonly Diagnostic[];
@@ -74,6 +107,8 @@ export interface ExistingTenantOutput {
 export interface ExistingClusterOutput {
   readonly index: Buffer | undefined;
   readonly tenants: ReadonlyMap<string, ExistingTenantOutput>;
+  /** `_shared/` (the shared layout's one SealedSecret), when the cluster folder has one */
+  readonly shared?: ExistingTenantOutput;
 }
 
 /** cluster folder → its committed content */
@@ -140,7 +175,7 @@ function sameFiles(desired: ReadonlyMap<string, string>, existing: ExistingTenan
 export function holdEverything(existing: ExistingTree, diagnostics: readonly Diagnostic[]): Plan {
   const tenants: TenantPlan[] = [];
   for (const [cluster, c] of existing) for (const name of c.tenants.keys()) tenants.push({ kind: "hold", cluster, tenant: name, diagnostics: [] });
-  return { tenants, indexes: [], diagnostics };
+  return { tenants, shared: [], indexes: [], diagnostics };
 }
 
 export function planRender(input: PlanInput): Plan {
@@ -161,9 +196,12 @@ export function planRender(input: PlanInput): Plan {
   const held = new Set<string>(input.invalidTenants);
   const desired = new Map<string, Set<string>>(input.clusters.map((c) => [c, new Set<string>()]));
   const committed = readCommittedTree(input);
+  const sharedClusters = new Set(input.tenants.filter((t) => t.layout === "shared").map((t) => t.cluster));
+  const wantedShared = new Map<string, SharedPlan>();
+  for (const cluster of sharedClusters) wantedShared.set(cluster, planShared(cluster, input, committed));
 
   for (const tenant of input.tenants) {
-    const plan = planTenant(tenant, input, committed);
+    const plan = planTenant(tenant, input, committed, wantedShared);
     if (plan.kind === "hold") {
       held.add(tenant.name);
       diagnostics.push(...plan.diagnostics);
@@ -213,6 +251,7 @@ export function planRender(input: PlanInput): Plan {
     }
   }
   if (decision.kind === "hold") diagnostics.push(decision.diagnostic);
+  const shared = finishSharedPlans(input, plans, wantedShared);
 
   const indexes: IndexPlan[] = [];
   for (const [cluster, names] of desired) {
@@ -223,7 +262,79 @@ export function planRender(input: PlanInput): Plan {
   for (const cluster of input.existing.keys()) {
     if (!desired.has(cluster)) indexes.push({ kind: "delete-cluster", cluster });
   }
-  return { tenants: plans, indexes, diagnostics };
+  return { tenants: plans, shared, indexes, diagnostics };
+}
+
+/**
+ * What happens to each cluster's `_shared/`: as planned while a tenant of the cluster uses it in this
+ * render; kept exactly while only folders left as they are (held) reference it — pruning it would
+ * break their Secrets; removed once no folder does.
+ */
+function finishSharedPlans(input: PlanInput, plans: readonly TenantPlan[], wanted: ReadonlyMap<string, SharedPlan>): SharedPlan[] {
+  const out: SharedPlan[] = [];
+  const clusters = new Set([...wanted.keys(), ...[...input.existing].filter(([, c]) => c.shared !== undefined).map(([cluster]) => cluster)]);
+  for (const cluster of [...clusters].sort()) {
+    const mine = plans.filter((p) => p.cluster === cluster);
+    const plan = wanted.get(cluster);
+    if (plan !== undefined && mine.some((p) => p.kind === "shared")) {
+      out.push(plan);
+      continue;
+    }
+    const folders = input.existing.get(cluster)?.tenants;
+    const referenced = mine.some((p) => p.kind === "hold" && usesShared(folders?.get(p.tenant)?.files ?? new Map()));
+    if (referenced) out.push({ kind: "hold", cluster });
+    else if (input.existing.get(cluster)?.shared !== undefined) out.push({ kind: "remove", cluster });
+  }
+  return out;
+}
+
+/** A cluster's shared SealedSecret, as planTenant plans a tenant's own: keep, rewrite around the ciphertext, or seal. */
+function planShared(cluster: string, input: PlanInput, tree: CommittedTree): SharedPlan {
+  const sealingSha = input.sealingCertSha256.get(cluster);
+  if (sealingSha === undefined) return { kind: "hold", cluster };
+  const existing = input.existing.get(cluster)?.shared;
+  const committed = tree.shared.get(cluster);
+  const own = notAfterOf(committed, sharedPath(input.output, cluster));
+  const reference = own !== undefined && (tree.newest === undefined || own.time >= tree.newest.time) ? own : tree.newest;
+  // no diagnostic here: each tenant of the cluster reports the downgrade itself (and is held)
+  if (reference !== undefined && input.leaf.notAfter.getTime() < reference.time) return { kind: "hold", cluster };
+
+  const inputsSha = sealedInputsSha256({
+    chainSha256: input.chainSha256,
+    leafSha256: input.leaf.sha256,
+    sealingCertSha256: sealingSha,
+    scope: SHARED_TARGET.scope,
+    namespace: SHARED_TARGET.namespace,
+    secretName: SHARED_TARGET.name,
+    caSha256: input.caSha256,
+  });
+  const facts = { leaf: input.leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha };
+  const reusable = reusableCiphertext(committed, inputsSha, sealedItemsOf(input.caSha256 !== undefined));
+  if (reusable !== undefined) {
+    const files = sharedFiles(sharedSealedSecret({ ...facts, encryptedData: reusable }));
+    return sameFiles(files, existing) ? { kind: "keep", cluster } : { kind: "rewrite", cluster, files };
+  }
+  const was = committed?.annotations;
+  const change =
+    existing === undefined
+      ? "add"
+      : was?.[ANNOTATION.certSha256] !== undefined && was[ANNOTATION.certSha256] !== input.leaf.sha256
+        ? "renew"
+        : was?.[ANNOTATION.sealingCertSha256] !== undefined && was[ANNOTATION.sealingCertSha256] !== sealingSha
+          ? "reseal"
+          : "update";
+  return { kind: "seal", cluster, change, target: SHARED_TARGET, document: sharedSealedSecret({ ...facts, encryptedData: {} }) };
+}
+
+function sharedPath(output: string, cluster: string): string {
+  return `${output}/${cluster}/${SHARED_FOLDER}/${SHARED_FILE}`;
+}
+
+/** The files of `_shared/`, once its ciphertext is known. */
+export function sharedFilesAfterSealing(plan: Extract<SharedPlan, { kind: "seal" }>, encryptedData: Readonly<Record<string, string>>): Map<string, string> {
+  const document = structuredClone(plan.document);
+  (document["spec"] as Record<string, unknown>)["encryptedData"] = { ...encryptedData };
+  return sharedFiles(document);
 }
 
 /** A committed certificate's notAfter annotation and where it stands. */
@@ -237,6 +348,8 @@ interface CommittedNotAfter {
 interface CommittedTree {
   /** committed path of a tenant's SealedSecret → what it records; parsed once per render */
   readonly sealed: ReadonlyMap<string, CommittedSealedSecret | undefined>;
+  /** cluster → its committed `_shared/` SealedSecret */
+  readonly shared: ReadonlyMap<string, CommittedSealedSecret | undefined>;
   /** the newest certificate anywhere in the tree: no tenant, new or old, gets an older one */
   readonly newest: CommittedNotAfter | undefined;
 }
@@ -251,8 +364,17 @@ function notAfterOf(c: CommittedSealedSecret | undefined, path: string): Committ
 function readCommittedTree(input: PlanInput): CommittedTree {
   const sealedName = sealedTemplate(input.templates).name;
   const sealed = new Map<string, CommittedSealedSecret | undefined>();
+  const shared = new Map<string, CommittedSealedSecret | undefined>();
   let newest: CommittedNotAfter | undefined;
   for (const [cluster, c] of input.existing) {
+    const bytes = c.shared?.files.get(SHARED_FILE);
+    if (bytes !== undefined) {
+      const path = sharedPath(input.output, cluster);
+      const doc = readCommittedSealedSecret(bytes, path);
+      shared.set(cluster, doc);
+      const n = notAfterOf(doc, path);
+      if (n !== undefined && (newest === undefined || n.time > newest.time)) newest = n;
+    }
     for (const [tenant, t] of c.tenants) {
       const bytes = t.files.get(sealedName);
       if (bytes === undefined) continue;
@@ -263,10 +385,10 @@ function readCommittedTree(input: PlanInput): CommittedTree {
       if (n !== undefined && (newest === undefined || n.time > newest.time)) newest = n;
     }
   }
-  return { sealed, newest };
+  return { sealed, shared, newest };
 }
 
-function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree): TenantPlan {
+function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, shared: ReadonlyMap<string, SharedPlan>): TenantPlan {
   const hold = (diagnostics: readonly Diagnostic[]): TenantPlan => ({ kind: "hold", cluster: tenant.cluster, tenant: tenant.name, diagnostics });
   const gated = input.gates.get(tenant.name);
   if (gated !== undefined && gated.length > 0) return hold(gated);
@@ -316,6 +438,16 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree): Tena
   const facts = { tenant, leaf: input.leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha };
   const sealedDoc = documents[sealedDocument];
   if (sealedDoc === undefined) throw new Error("render: SealedSecret document missing");
+
+  if (tenant.layout === "shared") {
+    // the ciphertext and the fingerprints live in _shared/; the tenant's patch keeps the rest
+    finishSealedSecret(sealedDoc.value as Record<string, unknown>, { ...facts, encryptedData: {} });
+    const files = sharedTenantFiles(tenant.file, tenant.namespace, documents, sealedDocument);
+    const same = sameFiles(files, existing);
+    const base = shared.get(tenant.cluster);
+    const change = existing === undefined ? "add" : base?.kind === "seal" && base.change !== "add" ? base.change : same ? "keep" : "update";
+    return { kind: "shared", cluster: tenant.cluster, tenant, change, write: same ? undefined : files };
+  }
 
   const reusable = reusableCiphertext(committed, inputsSha, sealedItemsOf(input.caSha256 !== undefined));
   if (reusable !== undefined) {
@@ -389,6 +521,8 @@ export function changeKind(plan: TenantPlan): ChangeKind {
     case "rewrite":
       return "update";
     case "seal":
+      return plan.change;
+    case "shared":
       return plan.change;
     case "prune":
       return "remove";

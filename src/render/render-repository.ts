@@ -10,9 +10,11 @@ import type { ChangeKind, ExistingTree, Plan, TenantPlan } from "./plan.ts";
 import { readExistingTree, removeFolder, writeClusterIndex, writeTenantFolder } from "./rendered-files.ts";
 import type { WriteCounts } from "./rendered-files.ts";
 import { sealJobs } from "./seal-batch.ts";
+import { mapLimit } from "../map-limit.ts";
 import { DEFAULT_REMOVAL_LIMIT, type RemovalLimit } from "./removal-policy.ts";
 import { sealedItemsOf } from "./sealed-secret-document.ts";
 import { loadRepositoryInputs, type RepositoryInputs } from "./repository-inputs.ts";
+import { removeUnusedShared, writeSharedPlans } from "./apply-shared.ts";
 
 /**
  * One render of a repository: load, validate, read the committed tree once, plan, seal what
@@ -35,6 +37,37 @@ export interface RenderOptions {
    * limit of removal-policy.ts. Whatever is given, nothing is removed while tenants/ has problems.
    */
   readonly removals?: RemovalLimit;
+  /**
+   * Told how far a long render is (reading the committed tree, sealing, writing), at most every
+   * PROGRESS_INTERVAL_MS per phase and always at a phase's end; see src/cli/progress.ts.
+   */
+  readonly onProgress?: (p: RenderProgress) => void;
+}
+
+/** How far one phase of a render is: `done` of `total` tenant folders (read, sealed, written). */
+export interface RenderProgress {
+  readonly phase: "read" | "seal" | "write";
+  readonly done: number;
+  readonly total: number;
+}
+
+/** Tenant folders written at once: enough to hide syscall latency, few enough for fd limits. */
+const WRITE_CONCURRENCY = 16;
+
+export const PROGRESS_INTERVAL_MS = 100;
+
+/** Passes on the first report of a phase, its end, and otherwise at most one per PROGRESS_INTERVAL_MS. */
+export function throttled(report: (p: RenderProgress) => void, clock: () => number = () => performance.now()): (p: RenderProgress) => void {
+  let phase: RenderProgress["phase"] | undefined;
+  let last = 0;
+  return (p) => {
+    const t = clock();
+    if (p.phase !== phase || p.done >= p.total || t - last >= PROGRESS_INTERVAL_MS) {
+      phase = p.phase;
+      last = t;
+      report(p);
+    }
+  };
 }
 
 export interface RenderChange {
@@ -127,6 +160,7 @@ export async function renderRepository(opts: RenderOptions): Promise<RenderResul
   const inputs = await loadRepositoryInputs(opts.repoDir, {
     now,
     committedTree: true,
+    ...(opts.onProgress === undefined ? {} : { onProgress: throttled(opts.onProgress) }),
     ...(opts.sealingCerts === undefined ? {} : { givenSealingCerts: new Set(opts.sealingCerts.keys()) }),
   });
   return renderInputs(inputs, opts);
@@ -194,19 +228,37 @@ async function applyPlan(
     if (v === undefined) throw new InvalidInputError(`the source Secret has no ${name}`);
     items.set(name, v.reveal());
   }
-  const sealed = await sealJobs({ jobs: toSeal.map((p) => ({ cluster: p.cluster, target: p.target })), certs, items, now }, opts.parallel);
+  const progress = opts.onProgress === undefined ? undefined : throttled(opts.onProgress);
+  const sealed = await sealJobs(
+    { jobs: toSeal.map((p) => ({ cluster: p.cluster, target: p.target })), certs, items, now },
+    opts.parallel,
+    progress === undefined ? undefined : (done, total) => progress({ phase: "seal", done, total }),
+  );
+  // shared layout (apply-shared.ts): each cluster's _shared/ and the tenant folders that reuse it
+  await writeSharedPlans(repoDir, output, plan, existing, certs, items, now, files);
 
   const existingTenant = (cluster: string, tenant: string) => existing.get(cluster)?.tenants.get(tenant);
-  // Tenant folders first, then the indexes that list them, then what is pruned.
-  for (const [i, p] of toSeal.entries()) {
-    const files_ = filesAfterSealing(p, sealed[i] ?? {});
-    await writeTenantFolder(repoDir, output, p.cluster, p.tenant.name, files_, existingTenant(p.cluster, p.tenant.name), files);
-  }
-  for (const p of plan.tenants) {
-    if (p.kind !== "rewrite") continue;
-    await writeTenantFolder(repoDir, output, p.cluster, p.tenant.name, p.files, existingTenant(p.cluster, p.tenant.name), files);
+  // Tenant folders first, then the indexes that list them, then what is pruned. Folders are written
+  // a bounded number at a time (each is a few small files: the time is syscall latency); what each
+  // wrote is merged in plan order, so `files` does not depend on which write finished first.
+  const folders: { readonly p: Extract<TenantPlan, { kind: "seal" | "rewrite" }>; readonly i: number }[] = [
+    ...toSeal.map((p, i) => ({ p, i })),
+    ...plan.tenants.flatMap((p) => (p.kind === "rewrite" ? [{ p, i: -1 }] : [])),
+  ];
+  let written = 0;
+  const counts = await mapLimit(folders, WRITE_CONCURRENCY, async ({ p, i }) => {
+    const mine: WriteCounts = { written: [], removed: [] };
+    const tenantFiles = p.kind === "seal" ? filesAfterSealing(p, sealed[i] ?? {}) : p.files;
+    await writeTenantFolder(repoDir, output, p.cluster, p.tenant.name, tenantFiles, existingTenant(p.cluster, p.tenant.name), mine);
+    progress?.({ phase: "write", done: ++written, total: folders.length });
+    return mine;
+  });
+  for (const c of counts) {
+    files.written.push(...c.written);
+    files.removed.push(...c.removed);
   }
   for (const ix of plan.indexes) if (ix.kind === "write") await writeClusterIndex(repoDir, output, ix.cluster, ix.text, files);
   for (const p of plan.tenants) if (p.kind === "prune") await removeFolder(repoDir, output, p.cluster, p.tenant, files);
   for (const ix of plan.indexes) if (ix.kind === "delete-cluster") await removeFolder(repoDir, output, ix.cluster, undefined, files);
+  await removeUnusedShared(repoDir, output, plan, files); // shared layout: _shared/ no folder uses any more
 }

@@ -7,6 +7,7 @@ import type { ExistingClusterOutput, ExistingTenantOutput, ExistingTree } from "
 import { isDnsLabel } from "../model/names.ts";
 import { GENERATED_PREFIX, KUSTOMIZATION, assertInside, outputPath, outputRoot } from "./tree.ts";
 import { mapLimit, READ_CONCURRENCY } from "../map-limit.ts";
+import { SHARED_FOLDER } from "./shared-layout.ts";
 import { lstatOrUndefined } from "../lstat-or-undefined.ts";
 
 /**
@@ -93,7 +94,12 @@ async function checkOutputRoot(repoDir: string, output: string): Promise<string>
  * everything below the output folder is wildseal's (see the top of this file). Throws
  * InvalidInputError listing each symlink and each foreign file; nothing has been written then.
  */
-export async function readExistingTree(repoDir: string, output: string): Promise<ExistingTree> {
+export async function readExistingTree(
+  repoDir: string,
+  output: string,
+  /** told after each tenant folder read: how many of how many */
+  onRead?: (done: number, total: number) => void,
+): Promise<ExistingTree> {
   const root = await checkOutputRoot(repoDir, output);
   const tree = new Map<string, ExistingClusterOutput>();
   const refused: Diagnostic[] = [];
@@ -112,47 +118,60 @@ export async function readExistingTree(repoDir: string, output: string): Promise
     else foreign.push(path); // a FIFO or socket: certainly not ours
   };
 
+  // List every cluster folder first, then read all tenant folders with one bounded pool: many small
+  // files, and the total is known for progress.
+  const clusters: { readonly name: string; readonly dir: string; index: Buffer | undefined; readonly tenantDirs: string[]; shared: boolean }[] = [];
   for (const c of await readdirOrEmpty(root)) {
     const cdir = join(root, c.name);
     if (c.isSymbolicLink()) refused.push(symlinkRefused(repoDir, cdir));
     else if (!c.isDirectory() || !isDnsLabel(c.name)) await claimStray(cdir);
-    else tree.set(c.name, await readClusterFolder(cdir));
-  }
-
-  async function readClusterFolder(cdir: string): Promise<ExistingClusterOutput> {
-    let index: Buffer | undefined;
-    const tenants = new Map<string, ExistingTenantOutput>();
-    const tenantDirs: string[] = [];
-    for (const t of await readdirOrEmpty(cdir)) {
-      const tpath = join(cdir, t.name);
-      if (t.isSymbolicLink()) refused.push(symlinkRefused(repoDir, tpath));
-      else if (t.isFile() && t.name === KUSTOMIZATION) index = await claim(tpath, t.name);
-      else if (t.isDirectory() && isDnsLabel(t.name)) tenantDirs.push(t.name);
-      else await claimStray(tpath);
-    }
-    // Many small files: read a bounded number of folders at a time instead of one by one.
-    const read = await mapLimit(tenantDirs, READ_CONCURRENCY, async (name) => {
-      const tpath = join(cdir, name);
-      const files = new Map<string, Buffer>();
-      for (const f of await readdirOrEmpty(tpath)) {
-        const fpath = join(tpath, f.name);
-        if (f.isSymbolicLink()) refused.push(symlinkRefused(repoDir, fpath));
-        else if (f.isFile()) {
-          const bytes = await claim(fpath, f.name);
-          if (bytes !== undefined) files.set(f.name, bytes);
-        } else {
-          // a stray folder: cleaned with the tenant when everything in it is generated
-          await claimStray(fpath);
-          files.set(f.name, OVERSIZE);
-        }
+    else {
+      const cluster = { name: c.name, dir: cdir, index: undefined as Buffer | undefined, tenantDirs: [] as string[], shared: false };
+      for (const t of await readdirOrEmpty(cdir)) {
+        const tpath = join(cdir, t.name);
+        if (t.isSymbolicLink()) refused.push(symlinkRefused(repoDir, tpath));
+        else if (t.isFile() && t.name === KUSTOMIZATION) cluster.index = await claim(tpath, t.name);
+        else if (t.isDirectory() && isDnsLabel(t.name)) cluster.tenantDirs.push(t.name);
+        else if (t.isDirectory() && t.name === SHARED_FOLDER) cluster.shared = true; // the shared layout's sealed base
+        else await claimStray(tpath);
       }
-      return [name, { files }] as const;
-    });
-    for (const [name, t] of read) tenants.set(name, t);
-    return { index, tenants };
+      clusters.push(cluster);
+    }
+  }
+  const folders = clusters.flatMap((c) => c.tenantDirs.map((name) => ({ cluster: c, name })));
+  const readFolder = async (tpath: string): Promise<ExistingTenantOutput> => {
+    const files = new Map<string, Buffer>();
+    for (const f of await readdirOrEmpty(tpath)) {
+      const fpath = join(tpath, f.name);
+      if (f.isSymbolicLink()) refused.push(symlinkRefused(repoDir, fpath));
+      else if (f.isFile()) {
+        const bytes = await claim(fpath, f.name);
+        if (bytes !== undefined) files.set(f.name, bytes);
+      } else {
+        // a stray folder: cleaned with the tenant when everything in it is generated
+        await claimStray(fpath);
+        files.set(f.name, OVERSIZE);
+      }
+    }
+    return { files };
+  };
+  let done = 0;
+  const read = await mapLimit(folders, READ_CONCURRENCY, async ({ cluster, name }) => {
+    const out = await readFolder(join(cluster.dir, name));
+    onRead?.(++done, folders.length);
+    return out;
+  });
+  const byCluster = new Map(clusters.map((c) => [c.name, new Map<string, ExistingTenantOutput>()]));
+  folders.forEach((f, i) => byCluster.get(f.cluster.name)?.set(f.name, read[i] as ExistingTenantOutput));
+  for (const c of clusters) {
+    const tenants = byCluster.get(c.name) ?? new Map<string, ExistingTenantOutput>();
+    if (c.shared) tree.set(c.name, { index: c.index, tenants, shared: await readFolder(join(c.dir, SHARED_FOLDER)) });
+    else tree.set(c.name, { index: c.index, tenants });
   }
 
   if (refused.length > 0 || foreign.length > 0) {
+    // sorted: folders are read concurrently, the report must not depend on which finished first
+    refused.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     throw new InvalidInputError("", [...refused, ...foreignDiagnostics(repoDir, output, foreign.sort())]);
   }
   return tree;
@@ -207,7 +226,8 @@ export async function writeTenantFolder(
   counts: WriteCounts,
 ): Promise<void> {
   const dir = outputPath(repoDir, output, cluster, tenant);
-  await mkdir(dir, { recursive: true });
+  // a folder read before planning exists: one syscall less per rewritten tenant
+  if (existing === undefined) await mkdir(dir, { recursive: true });
   for (const [name, text] of files) {
     const have = existing?.files.get(name);
     if (have !== undefined && have.equals(Buffer.from(text, "utf8"))) continue;

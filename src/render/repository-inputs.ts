@@ -48,6 +48,8 @@ export interface LoadInputsOptions {
   readonly inMemoryTenants?: readonly InMemoryTenantFile[];
   /** clusters whose sealing certificate the caller brings (sync, tests): their files are not read */
   readonly givenSealingCerts?: ReadonlySet<string>;
+  /** told how many committed tenant folders are read (phase "read"; see RenderOptions.onProgress) */
+  readonly onProgress?: (p: { readonly phase: "read"; readonly done: number; readonly total: number }) => void;
 }
 
 export async function loadRepositoryInputs(repoDir: string, opts: LoadInputsOptions): Promise<RepositoryInputs> {
@@ -56,7 +58,8 @@ export async function loadRepositoryInputs(repoDir: string, opts: LoadInputsOpti
     ...(opts.committedTree === true
       ? {
           liveTenants: async (config: WildsealConfig) => {
-            const tree = await readExistingTree(repoDir, config.output);
+            const report = opts.onProgress;
+            const tree = await readExistingTree(repoDir, config.output, report === undefined ? undefined : (done, total) => report({ phase: "read", done, total }));
             existing = tree;
             return (t) => tree.get(t.cluster)?.tenants.has(t.name) === true;
           },

@@ -1,8 +1,10 @@
 import { parentPort } from "node:worker_threads";
-import { handleWorkerRequest } from "./seal-batch.ts";
-import type { WorkerRequest } from "./seal-batch.ts";
+import { workerState } from "./seal-batch.ts";
+import type { WorkerMessage } from "./seal-batch.ts";
 
-/** Entry point of a sealing worker thread: one request, one reply. */
-parentPort?.once("message", (req: WorkerRequest) => {
-  parentPort?.postMessage(handleWorkerRequest(req));
+/** Entry point of a sealing worker thread (SealPool): lives as long as the pool, one reply per chunk. */
+const handle = workerState();
+parentPort?.on("message", (m: WorkerMessage) => {
+  const reply = handle(m);
+  if (reply !== undefined) parentPort?.postMessage(reply);
 });

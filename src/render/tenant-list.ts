@@ -2,6 +2,7 @@ import type { Diagnostic } from "../errors.ts";
 import { InvalidInputError } from "../errors.ts";
 import { readExistingTree } from "./rendered-files.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "./sealed-secret-document.ts";
+import { SHARED_FOLDER, usesShared } from "./shared-layout.ts";
 import { rfc3339 } from "../rfc3339.ts";
 import { mapLimit } from "../map-limit.ts";
 import { loadRepositoryModel } from "../model/load-repository.ts";
@@ -71,13 +72,22 @@ async function committedNotAfter(repoDir: string, config: WildsealConfig, proble
     problems.push(...e.diagnostics);
     return out;
   }
+  const notAfterIn = (files: ReadonlyMap<string, Buffer>, folder: string): string | undefined => {
+    let found: string | undefined;
+    for (const [file, bytes] of files) {
+      const ss = readCommittedSealedSecret(bytes, `${folder}/${file}`);
+      const date = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
+      if (!Number.isNaN(date.getTime())) found = rfc3339(date);
+    }
+    return found;
+  };
   for (const [cluster, c] of tree) {
+    // shared layout: a folder that reuses _shared/ carries no certificate of its own; _shared/'s is its
+    const shared = c.shared === undefined ? undefined : notAfterIn(c.shared.files, `${config.output}/${cluster}/${SHARED_FOLDER}`);
     for (const [tenant, t] of c.tenants) {
-      for (const [file, bytes] of t.files) {
-        const ss = readCommittedSealedSecret(bytes, `${config.output}/${cluster}/${tenant}/${file}`);
-        const date = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
-        if (!Number.isNaN(date.getTime())) out.set(`${cluster}/${tenant}`, rfc3339(date));
-      }
+      const own = notAfterIn(t.files, `${config.output}/${cluster}/${tenant}`);
+      const date = own ?? (usesShared(t.files) ? shared : undefined);
+      if (date !== undefined) out.set(`${cluster}/${tenant}`, date);
     }
   }
   return out;

@@ -1,0 +1,53 @@
+import type { SealingCertificate } from "../seal/sealing-cert.ts";
+import { mapLimit } from "../map-limit.ts";
+import { sharedFilesAfterSealing } from "./plan.ts";
+import type { ExistingTree, Plan, SharedPlan, TenantPlan } from "./plan.ts";
+import { writeTenantFolder, type WriteCounts } from "./rendered-files.ts";
+import { sealJobsInline } from "./seal-batch.ts";
+import { removeSharedFolder, writeSharedFolder } from "./shared-files.ts";
+
+/**
+ * The shared layout's part of applying a plan (render-repository.ts calls it): each cluster's
+ * `_shared/` is sealed (one job per cluster: on this thread, workers would cost more than they save)
+ * and written before the tenant folders that reference it; `_shared/` folders no tenant uses any
+ * more are removed after the tenant folders are pruned.
+ */
+
+/** Tenant folders written at once (as render-repository.ts writes its own). */
+const WRITE_CONCURRENCY = 16;
+
+export async function writeSharedPlans(
+  repoDir: string,
+  output: string,
+  plan: Plan,
+  existing: ExistingTree,
+  certs: ReadonlyMap<string, SealingCertificate>,
+  items: ReadonlyMap<string, Buffer>,
+  now: Date,
+  files: WriteCounts,
+): Promise<void> {
+  const toSeal = plan.shared.filter((s): s is Extract<SharedPlan, { kind: "seal" }> => s.kind === "seal");
+  const sealed = toSeal.length === 0 ? [] : sealJobsInline({ jobs: toSeal.map((s) => ({ cluster: s.cluster, target: s.target })), certs, items, now });
+  for (const [i, s] of toSeal.entries()) {
+    await writeSharedFolder(repoDir, output, s.cluster, sharedFilesAfterSealing(s, sealed[i] ?? {}), existing.get(s.cluster)?.shared, files);
+  }
+  for (const s of plan.shared) {
+    if (s.kind === "rewrite") await writeSharedFolder(repoDir, output, s.cluster, s.files, existing.get(s.cluster)?.shared, files);
+  }
+
+  const folders = plan.tenants.flatMap((p) => (p.kind === "shared" && p.write !== undefined ? [{ p, write: p.write }] : []));
+  const counts = await mapLimit(folders, WRITE_CONCURRENCY, async ({ p, write }: { p: Extract<TenantPlan, { kind: "shared" }>; write: ReadonlyMap<string, string> }) => {
+    const mine: WriteCounts = { written: [], removed: [] };
+    await writeTenantFolder(repoDir, output, p.cluster, p.tenant.name, write, existing.get(p.cluster)?.tenants.get(p.tenant.name), mine);
+    return mine;
+  });
+  // merged in plan order, so `files` does not depend on which write finished first
+  for (const c of counts) {
+    files.written.push(...c.written);
+    files.removed.push(...c.removed);
+  }
+}
+
+export async function removeUnusedShared(repoDir: string, output: string, plan: Plan, files: WriteCounts): Promise<void> {
+  for (const s of plan.shared) if (s.kind === "remove") await removeSharedFolder(repoDir, output, s.cluster, files);
+}

@@ -1,0 +1,143 @@
+import { CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, scopeAnnotations } from "../seal/sealed-secret.ts";
+import { rfc3339 } from "../rfc3339.ts";
+import type { CertFacts } from "../tls/types.ts";
+import { dumpYaml } from "../yaml/dump.ts";
+import { ANNOTATION } from "./sealed-secret-document.ts";
+import { KUSTOMIZATION, generatedHeader } from "./tree.ts";
+import type { RenderedDocument } from "./tree.ts";
+
+/**
+ * The shared layout (docs/configuration.md#layouts): one cluster-wide SealedSecret per cluster,
+ *
+ *   <output>/<cluster>/_shared/kustomization.yaml   resources: [sealed-secret.yaml]
+ *   <output>/<cluster>/_shared/sealed-secret.yaml   the ciphertext and the fingerprints (cert-sha256, …)
+ *
+ * and tenant folders that reuse it: each tenant kustomization lists `../_shared` and two patches
+ * aimed at the shared SealedSecret — a JSON 6902 patch that sets its namespace (a strategic-merge
+ * patch can not: kustomize reads metadata.namespace there as part of the target's id and drops it),
+ * then a strategic-merge patch with the tenant's own SealedSecret (its name, labels, annotations,
+ * spec.template.metadata) minus everything that changes on a renewal. So the tenant folders hold
+ * nothing that changes when the certificate does, and a renewal rewrites O(clusters) files.
+ *
+ * `_shared` can never be a tenant folder: tenant names are DNS-1123 labels, which have no `_`.
+ * The cluster index does not list it (applied on its own it would be a nameless-namespace copy).
+ */
+
+export const SHARED_FOLDER = "_shared";
+/** The SealedSecret file in `_shared/` (fixed: it is wildseal's, not a template's). */
+export const SHARED_FILE = "sealed-secret.yaml";
+/** metadata.name of the shared SealedSecret before a tenant's patch renames it. */
+export const SHARED_NAME = "wildseal-shared";
+
+const SHARED_RESOURCE = `../${SHARED_FOLDER}`;
+const SEALED_SECRET_TARGET = { group: "bitnami.com", version: "v1alpha1", kind: "SealedSecret", name: SHARED_NAME } as const;
+
+/** What the shared ciphertext is sealed for: cluster-wide, so no namespace or name is bound into it. */
+export const SHARED_TARGET = { scope: "cluster-wide", namespace: "", name: "" } as const;
+
+/** Annotations that change with the certificate or the sealing certificate: only in `_shared`, never in a tenant folder. */
+const RENEWAL_ANNOTATIONS = [ANNOTATION.certSha256, ANNOTATION.certNotAfter, ANNOTATION.sealingCertSha256, ANNOTATION.sealedInputsSha256];
+
+export interface SharedFacts {
+  readonly leaf: CertFacts;
+  readonly sealingCertSha256: string;
+  readonly sealedInputsSha256: string;
+  /** item → base64 blob; `{}` while waiting to be sealed */
+  readonly encryptedData: Readonly<Record<string, string>>;
+}
+
+/** The shared SealedSecret: wildseal's fields only (every tenant's own labels and annotations come from its patch). */
+export function sharedSealedSecret(f: SharedFacts): Record<string, unknown> {
+  const fingerprints = {
+    [ANNOTATION.certSha256]: f.leaf.sha256,
+    [ANNOTATION.certNotAfter]: rfc3339(f.leaf.notAfter),
+    [ANNOTATION.sealingCertSha256]: f.sealingCertSha256,
+  };
+  return {
+    apiVersion: "bitnami.com/v1alpha1",
+    kind: "SealedSecret",
+    metadata: {
+      name: SHARED_NAME,
+      annotations: { ...scopeAnnotations("cluster-wide"), ...fingerprints, [ANNOTATION.sealedInputsSha256]: f.sealedInputsSha256 },
+    },
+    spec: {
+      template: { metadata: { annotations: { ...fingerprints } }, type: "kubernetes.io/tls" },
+      encryptedData: { ...f.encryptedData },
+    },
+  };
+}
+
+/** The files of `_shared/`, name → text. */
+export function sharedFiles(document: unknown): Map<string, string> {
+  const sources = ["wildseal.yaml", "the certificate source"];
+  return new Map([
+    [KUSTOMIZATION, generatedHeader(sources) + dumpYaml(kustomization([SHARED_FILE]))],
+    [SHARED_FILE, generatedHeader(sources) + dumpYaml(document)],
+  ]);
+}
+
+function kustomization(resources: readonly string[], patches?: readonly unknown[]): Record<string, unknown> {
+  return {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources: [...resources],
+    ...(patches === undefined ? {} : { patches: [...patches] }),
+  };
+}
+
+function mappingAt(parent: unknown, ...keys: readonly string[]): Record<string, unknown> | undefined {
+  let cur = parent;
+  for (const k of keys) {
+    if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur !== null && typeof cur === "object" && !Array.isArray(cur) ? (cur as Record<string, unknown>) : undefined;
+}
+
+/**
+ * The strategic-merge patch for one tenant: its finished SealedSecret (finishSealedSecret has set
+ * names, namespace and annotations) without the ciphertext, the scope annotations (the shared one
+ * carries cluster-wide) and the fingerprints that change on renewal; metadata.namespace goes in the
+ * JSON patch (see the top of this file).
+ */
+export function tenantPatch(finished: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const patch = structuredClone(finished) as Record<string, unknown>;
+  const metadata = mappingAt(patch, "metadata");
+  if (metadata !== undefined) delete metadata["namespace"];
+  for (const annotations of [mappingAt(patch, "metadata", "annotations"), mappingAt(patch, "spec", "template", "metadata", "annotations")]) {
+    if (annotations === undefined) continue;
+    for (const k of [...RENEWAL_ANNOTATIONS, NAMESPACE_WIDE_ANNOTATION, CLUSTER_WIDE_ANNOTATION]) delete annotations[k];
+  }
+  const spec = mappingAt(patch, "spec");
+  if (spec !== undefined) delete spec["encryptedData"];
+  return patch;
+}
+
+/**
+ * Every file of one shared-layout tenant folder: the templates other than the SealedSecret, and the
+ * kustomization that reuses `../_shared` and patches it into the tenant's Secret.
+ */
+export function sharedTenantFiles(tenantFile: string, namespace: string, documents: readonly RenderedDocument[], sealedDocument: number): Map<string, string> {
+  const files = new Map<string, string>();
+  const names: string[] = [];
+  for (const [i, d] of documents.entries()) {
+    if (i === sealedDocument) continue;
+    files.set(d.name, generatedHeader([tenantFile, d.templateFile]) + dumpYaml(d.value));
+    names.push(d.name);
+  }
+  const sealed = documents[sealedDocument];
+  if (sealed === undefined) throw new Error("render: SealedSecret document missing");
+  const patches = [
+    { target: SEALED_SECRET_TARGET, patch: dumpYaml([{ op: "add", path: "/metadata/namespace", value: namespace }]) },
+    { target: SEALED_SECRET_TARGET, options: { allowNameChange: true }, patch: dumpYaml(tenantPatch(sealed.value as Record<string, unknown>)) },
+  ];
+  const sources = [tenantFile, "templates/"];
+  files.set(KUSTOMIZATION, generatedHeader(sources) + dumpYaml(kustomization([SHARED_RESOURCE, ...names.sort()], patches)));
+  return files;
+}
+
+/** Whether a committed tenant folder reuses its cluster's `_shared` (then `_shared` must stay while the folder does). */
+export function usesShared(files: ReadonlyMap<string, Buffer>): boolean {
+  const k = files.get(KUSTOMIZATION);
+  return k !== undefined && k.includes(`\n  - ${SHARED_RESOURCE}\n`);
+}
