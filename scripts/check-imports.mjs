@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
  * kube/ (Kubernetes API access) sits below ops/ and sources/: the Secret watch, the Lease and the
  * one-shot commands (seal, sync --source-secret) all use it, and it needs nothing above tls/.
  */
-export const LAYERS = [".", "yaml", "tls", "seal", "model", "render", "git", "github", "kube", "ops", "sources", "pipeline", "cli"];
+export const LAYERS = [".", "yaml", "tls", "seal", "model", "render", "git", "github", "kube", "rollout", "ops", "sources", "pipeline", "cli"];
 
 /** Every relative import specifier of a TypeScript source, with its line: static, re-export and dynamic. */
 export function importsOf(text) {

@@ -2,7 +2,8 @@
  * Errors users see. Every failure that reaches the CLI is one of these, so the exit code and the
  * message are decided where the problem is understood, not guessed at the top.
  *
- * Exit codes (docs/cli.md): 0 success, 1 invalid input, 2 usage, 3 a dependency failed after retries.
+ * Exit codes (docs/cli.md): 0 success, 1 invalid input, 2 usage, 3 a dependency failed after retries,
+ * 4 `status` found a tenant not serving its committed certificate.
  */
 
 /**
@@ -56,6 +57,8 @@ export const ExitCode = {
   invalidInput: 1,
   usage: 2,
   dependency: 3,
+  /** `wildseal status`: a probed tenant does not serve its committed certificate (docs/cli.md) */
+  notCurrent: 4,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

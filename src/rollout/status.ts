@@ -1,0 +1,166 @@
+import type { Diagnostic } from "../errors.ts";
+import { InvalidInputError } from "../errors.ts";
+import { loadRepositoryModel } from "../model/load-repository.ts";
+import type { WildsealConfig } from "../model/types.ts";
+import { assertRepository } from "../render/check-repository.ts";
+import { readExistingTree } from "../render/rendered-files.ts";
+import { ANNOTATION, readCommittedSealedSecret } from "../render/sealed-secret-document.ts";
+import { SHARED_FOLDER, usesShared } from "../render/shared-layout.ts";
+import { rfc3339 } from "../rfc3339.ts";
+import { classifyTenant, probeableHosts, type CommittedCertificate, type CommittedTenant, type StatusRow } from "./classify.ts";
+import { readCertificateHistory, sinceAndEarlier, type CertificateHistory } from "./history.ts";
+import { probeAll, targetKey, type probe } from "./probe.ts";
+import { dialTarget, formatAddress, type ProbeAddressRule } from "./probe-address.ts";
+
+/**
+ * `wildseal status`: the repository's committed certificate per tenant (working tree), its recent
+ * history (Git), one handshake per host, and the pure classification (classify.ts) joining them.
+ */
+
+export interface StatusOptions {
+  readonly probeAddresses: readonly ProbeAddressRule[];
+  readonly timeoutMs: number;
+  /** for git (PATH, HOME) */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly now?: () => Date;
+  readonly concurrency?: number;
+  /** tests replace the socket edge */
+  readonly probeOne?: typeof probe;
+}
+
+export interface StatusReport {
+  readonly rows: readonly StatusRow[];
+  /** invalid tenant files (not listed), an unreadable output folder */
+  readonly problems: readonly Diagnostic[];
+  /** why stale and lag may be unknown (no Git history) */
+  readonly notes: readonly string[];
+}
+
+export async function rolloutStatus(repoDir: string, opts: StatusOptions): Promise<StatusReport> {
+  await assertRepository(repoDir);
+  const model = await loadRepositoryModel(repoDir);
+  if (model.config === undefined) {
+    throw new InvalidInputError("wildseal.yaml is invalid: fix it first (wildseal validate)", model.diagnostics);
+  }
+  const problems: Diagnostic[] = model.diagnostics.filter((d) => d.path.startsWith("tenants"));
+  const output = model.config.output;
+  const [committed, history] = await Promise.all([committedCertificates(repoDir, model.config, problems), readCertificateHistory(repoDir, output, { env: opts.env })]);
+  const notes = history.kind === "none" ? [`${history.reason}: an earlier certificate cannot be told from a foreign one, and the lag is unknown`] : [];
+
+  const tenants: CommittedTenant[] = model.tenants.map((t) => {
+    const c = committed.get(`${t.cluster}/${t.name}`);
+    if (c === undefined) return { name: t.name, cluster: t.cluster, hosts: t.hosts, committed: null, since: null, earlier: [] };
+    // the history of the folder the certificate is in now, and earlier ones from the tenant's own folder too (a layout change)
+    const past = sinceAndEarlier(versionsOf(history, c.folder), c.certificate.sha256);
+    const own = c.folder === `${t.cluster}/${t.name}` ? [] : sinceAndEarlier(versionsOf(history, `${t.cluster}/${t.name}`), c.certificate.sha256).earlier;
+    const earlier = [...new Set([...past.earlier, ...own])].sort();
+    return { name: t.name, cluster: t.cluster, hosts: t.hosts, committed: c.certificate, since: past.since, earlier };
+  });
+
+  // only tenants with something to compare with are dialled
+  const targets = tenants.filter((t) => t.committed !== null).flatMap((t) => probeableHosts(t.hosts).map((h) => dialTarget(h, opts.probeAddresses)));
+  const results = await probeAll(targets, {
+    timeoutMs: opts.timeoutMs,
+    ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+    ...(opts.probeOne === undefined ? {} : { probeOne: opts.probeOne }),
+  });
+  const now = (opts.now ?? (() => new Date()))();
+  const rows = tenants.map((t) =>
+    classifyTenant(
+      t,
+      (host) => {
+        const target = dialTarget(host, opts.probeAddresses);
+        const result = results.get(targetKey(target));
+        return result === undefined ? undefined : { address: formatAddress(target.address), result };
+      },
+      now,
+    ),
+  );
+  return { rows, problems, notes };
+}
+
+function versionsOf(history: CertificateHistory, key: string) {
+  return history.kind === "git" ? (history.tenants.get(key) ?? []) : [];
+}
+
+/**
+ * `cluster/tenant` → the certificate its rendered SealedSecret carries (working tree), and the
+ * `cluster/folder` it was read from: the tenant's own, or `cluster/_shared` for a tenant of the
+ * shared layout (render/shared-layout.ts), whose folder only points at the cluster's one SealedSecret.
+ */
+async function committedCertificates(
+  repoDir: string,
+  config: WildsealConfig,
+  problems: Diagnostic[],
+): Promise<Map<string, { readonly certificate: CommittedCertificate; readonly folder: string }>> {
+  const out = new Map<string, { certificate: CommittedCertificate; folder: string }>();
+  let tree;
+  try {
+    tree = await readExistingTree(repoDir, config.output);
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    problems.push(...e.diagnostics);
+    return out;
+  }
+  const certificateIn = (files: ReadonlyMap<string, Buffer>, folder: string): CommittedCertificate | undefined => {
+    let found: CommittedCertificate | undefined;
+    for (const [file, bytes] of files) {
+      const ss = readCommittedSealedSecret(bytes, `${config.output}/${folder}/${file}`);
+      const sha256 = ss?.annotations[ANNOTATION.certSha256]?.toLowerCase();
+      if (sha256 === undefined || !/^[0-9a-f]{64}$/.test(sha256)) continue;
+      const date = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
+      found = { sha256, notAfter: Number.isNaN(date.getTime()) ? null : rfc3339(date) };
+    }
+    return found;
+  };
+  for (const [cluster, c] of tree) {
+    const sharedFolder = `${cluster}/${SHARED_FOLDER}`;
+    const shared = c.shared === undefined ? undefined : certificateIn(c.shared.files, sharedFolder);
+    for (const [tenant, t] of c.tenants) {
+      const folder = `${cluster}/${tenant}`;
+      const own = certificateIn(t.files, folder);
+      if (own !== undefined) out.set(folder, { certificate: own, folder });
+      else if (shared !== undefined && usesShared(t.files)) out.set(folder, { certificate: shared, folder: sharedFolder });
+    }
+  }
+  return out;
+}
+
+/** `3d4h`, `2h5m`, `4m10s`, `12s` */
+export function formatLag(seconds: number): string {
+  const d = Math.floor(seconds / 86_400);
+  const h = Math.floor((seconds % 86_400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (d > 0) return `${d}d${h}h`;
+  if (h > 0) return `${h}h${m}m`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+/** Fingerprints are shown by their first 12 hex digits, as in `git log --abbrev`. */
+const SHA_PREFIX = 12;
+const pad = (s: string, n: number): string => s + " ".repeat(Math.max(0, n - s.length));
+
+/** The table `wildseal status` prints; `-` where nothing is known. */
+export function formatStatusTable(rows: readonly StatusRow[]): string {
+  const header = ["TENANT", "CLUSTER", "COMMITTED", "COMMITTED-NOT-AFTER", "SERVED", "SERVED-NOT-AFTER", "STATE", "LAG", "DETAIL"];
+  const cells = rows.map((r) => [
+    r.tenant,
+    r.cluster,
+    r.committed?.sha256.slice(0, SHA_PREFIX) ?? "-",
+    r.committed?.notAfter ?? "-",
+    r.served?.sha256.slice(0, SHA_PREFIX) ?? "-",
+    r.served?.notAfter ?? "-",
+    r.state,
+    r.lagSeconds === null ? "-" : formatLag(r.lagSeconds),
+    r.detail,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
+  const line = (c: readonly string[]): string =>
+    c
+      .map((x, i) => (i === c.length - 1 ? x : pad(x, (widths[i] ?? 0) + 2)))
+      .join("")
+      .trimEnd();
+  return [header, ...cells].map(line).join("\n") + "\n";
+}
