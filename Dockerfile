@@ -12,8 +12,9 @@ COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
-# Runtime stage: the bundle needs no node_modules (every dependency is inside dist/wildseal.mjs, their
-# licences in dist/THIRD-PARTY-LICENSES.txt);
+# Runtime stage: the bundle needs no node_modules (every dependency is inside dist/: wildseal.mjs and the
+# chunk-*.mjs it imports, a command's libraries only when that command runs; their licences in
+# dist/THIRD-PARTY-LICENSES.txt);
 # git for delivery, non-root.
 FROM node:24-bookworm-slim
 RUN apt-get update \
@@ -23,7 +24,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 # package.json: `--version` and the demo find the package root by walking up from dist/
 COPY --from=build /app/package.json ./
-# wildseal.mjs and seal-worker.mjs (the sealing worker thread) must stay side by side
+# the whole folder: wildseal.mjs, its chunks and seal-worker.mjs (the sealing worker thread, found next
+# to the chunk that starts it) must stay side by side
 COPY --from=build /app/dist ./dist
 # The embedded default for `wildseal demo`: the project's own example GitOps repository (public data only).
 COPY wildseal.yaml ./
@@ -31,7 +33,7 @@ COPY tenants ./tenants
 COPY templates ./templates
 COPY clusters ./clusters
 # Read-only root file system: the runtime writes nothing outside TMPDIR (temporary clones, the demo's
-# throwaway world, git's scratch files), so run it with readOnlyRootFilesystem: true / `docker run
+# throwaway world, git's scratch files, Node's compile cache of the chunks), so run it with readOnlyRootFilesystem: true / `docker run
 # --read-only` and mount a writable volume on /tmp: an emptyDir (medium: Memory for tmpfs) in
 # Kubernetes, `--tmpfs /tmp` with docker (checked: `wildseal demo` with / read-only and a tmpfs on /tmp).
 # Point HOME there too when using ssh remotes (the Helm chart sets HOME=/tmp): ssh records known hosts

@@ -1,63 +1,15 @@
 import type { Command } from "commander";
-import { cliContext } from "./io.ts";
-import { formatDiagnostic } from "../errors.ts";
-import { ExitCode } from "../errors.ts";
-import { renderRepository } from "../render/render-repository.ts";
-import type { RenderResult } from "../render/render-repository.ts";
-import { readTlsSource } from "../tls/tls-material.ts";
-import type { RemovalLimit } from "../render/removal-policy.ts";
-import { addRemovalOptions, removalsFromFlags, type RemovalFlags } from "./removal-flags.ts";
+import { addRemovalOptions, type RemovalFlags } from "./removal-flags.ts";
 
 /**
  * `wildseal render [--repo DIR] --source-file PATH`: writes `rendered/` in DIR (no commit). The
  * valid tenants are written even when others are invalid; then every problem is listed and the
- * exit code is 1.
+ * exit code is 1. The work is in render-action.ts, imported when the command runs: registering every
+ * command (for --help, --version and the docs test) must not load what only one of them needs.
  */
-
-export interface RenderCommandOptions {
+export interface RenderFlags extends RemovalFlags {
   readonly repo: string;
   readonly sourceFile: string;
-  readonly parallel?: boolean;
-  readonly removals?: RemovalLimit;
-}
-
-/**
- * One line per tenant folder that changed or was held; kept ones are counted, not listed. Held
- * tenants are counted as held: their live output stayed as it was, so they did not change.
- */
-export function summaryLines(result: RenderResult): string[] {
-  const lines: string[] = [];
-  let kept = 0;
-  let held = 0;
-  for (const c of result.changes) {
-    if (c.kind === "keep") kept++;
-    else {
-      if (c.kind === "hold") held++;
-      lines.push(`${c.kind.padEnd(6)} ${c.cluster === "" ? "-" : c.cluster}/${c.tenant}`);
-    }
-  }
-  const changed = result.changes.length - kept - held;
-  const heldPart = held > 0 ? `, ${held} held` : "";
-  lines.push(`${changed} changed${heldPart}, ${kept} unchanged; certificate ${result.leaf.sha256} (notAfter ${result.leaf.notAfter.toISOString()})`);
-  return lines;
-}
-
-export async function runRender(
-  opts: RenderCommandOptions,
-  out: (s: string) => void = (s) => process.stdout.write(s),
-  err: (s: string) => void = (s) => process.stderr.write(s),
-): Promise<number> {
-  const tls = await readTlsSource(opts.sourceFile);
-  const result = await renderRepository({
-    repoDir: opts.repo,
-    tls,
-    sourceLabel: opts.sourceFile,
-    ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
-    ...(opts.removals !== undefined ? { removals: opts.removals } : {}),
-  });
-  for (const line of summaryLines(result)) out(`${line}\n`);
-  for (const d of result.diagnostics) err(`${formatDiagnostic(d)}\n`);
-  return result.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;
 }
 
 export function register(program: Command): void {
@@ -65,9 +17,5 @@ export function register(program: Command): void {
     .description("render rendered/<cluster>/<tenant>/ from tenants/ and templates/ with the given certificate (no commit)")
     .option("--repo <dir>", "the GitOps repository (a local folder)", ".")
     .requiredOption("--source-file <path>", "the TLS Secret: a manifest (YAML/JSON, - for stdin) or a folder with tls.crt and tls.key")
-    .action(async (o: { repo: string; sourceFile: string } & RemovalFlags, command: Command) => {
-      const ctx = cliContext(command);
-      const removals = removalsFromFlags(o);
-      ctx.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile, removals }, ctx.io.stdout, ctx.io.stderr);
-    });
+    .action(async (o: RenderFlags, command: Command) => (await import("./render-action.ts")).renderAction(o, command));
 }

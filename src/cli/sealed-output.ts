@@ -1,8 +1,8 @@
 import { dumpJson, dumpYaml } from "../yaml/dump.ts";
 
-/** `-o yaml|json` as kubeseal prints it. */
-export const OUTPUT_FORMATS = ["json", "yaml"] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+import type { OutputFormat } from "./output-formats.ts";
+
+export { OUTPUT_FORMATS, type OutputFormat } from "./output-formats.ts";
 
 /**
  * kubeseal's output: YAML = `---` then sorted keys, one document per object; JSON = Go's

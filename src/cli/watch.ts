@@ -1,58 +1,26 @@
-import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
 import type { Command } from "commander";
 import type { LevelWithSilent } from "pino";
-import { ExitCode, UsageError } from "../errors.ts";
-import { validateBranchName } from "../git/branch-name.ts";
-import { credentialsFromEnv } from "../git/credentials.ts";
-import { parseListenAddress, type ListenAddress } from "../ops/http-server.ts";
-import { createLogger } from "../ops/logger.ts";
-import { handleTermination } from "../ops/shutdown.ts";
-import { watchSourceForPath, type WatchSource } from "../pipeline/certificate-feed.ts";
-import { startWatch } from "../pipeline/watch.ts";
-import { cliContext } from "./io.ts";
-import { addRemovalOptions, removalsFromFlags, type RemovalFlags } from "./removal-flags.ts";
+import { UsageError } from "../errors.ts";
+import { addRemovalOptions, type RemovalFlags } from "./removal-flags.ts";
 import {
   addCommitOptions,
   addDeliveryOptions,
-  commitFromFlags,
   type CommitFlags,
-  controllerCertsFromFlags,
-  deliveryFromFlags,
-  parseMaxAttempts,
   RESEAL_ON_ROTATION_HELP,
-  sourceFromFlags,
   type ControllerCertFlags,
   type DeliveryFlags,
   type SourceFlags,
-  warnAboutUrlPassword,
 } from "./sync.ts";
 
 /**
  * `wildseal watch --repo URL|PATH (--source-file PATH | --source-secret NS/NAME) [--listen ADDR] [--interval DURATION]`
  * Runs until SIGTERM/SIGINT, then finishes (or abandons) the running reconcile and exits 0. Logs are
  * JSON lines on stderr. Credentials, as for sync, come from the environment only; the webhook
- * secret too: WILDSEAL_WEBHOOK_SECRET or a file (a flag value would show in process listings).
+ * secret too: WILDSEAL_WEBHOOK_SECRET or a file (a flag value would show in process listings). The
+ * work is in watch-action.ts, imported when the command runs.
  */
 
-const MAX_SECRET_FILE_BYTES = 64 * 1024;
-
-/** The webhook secret from a file (a mounted Secret): trailing newline ignored, never echoed. */
-function readWebhookSecret(path: string): string {
-  let text: string;
-  try {
-    const bytes = readFileSync(path);
-    if (bytes.length > MAX_SECRET_FILE_BYTES) throw new UsageError(`--webhook-secret-file ${path}: larger than ${MAX_SECRET_FILE_BYTES} bytes; not a webhook secret`);
-    text = bytes.toString("utf8").replace(/\r?\n$/, "");
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`--webhook-secret-file ${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"}); give the file that holds the secret`);
-  }
-  if (text === "") throw new UsageError(`--webhook-secret-file ${path} is empty`);
-  return text;
-}
-
-interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags, RemovalFlags, CommitFlags {
+export interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags, RemovalFlags, CommitFlags {
   readonly listen?: string;
   readonly interval: string;
   readonly debounce: string;
@@ -87,7 +55,7 @@ export function parseDuration(text: string, flag: string): number {
   return ms;
 }
 
-const LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+export const LEVELS: readonly LevelWithSilent[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function register(program: Command): void {
   const watchCommand = addRemovalOptions(program.command("watch")).description(
@@ -102,69 +70,5 @@ export function register(program: Command): void {
     .option("--leader-elect", "run reconciles only while holding the Lease wildseal in the source namespace (with --source-secret)")
     .option("--reseal-on-rotation", RESEAL_ON_ROTATION_HELP)
     .option("--log-level <level>", `one of ${LEVELS.join(", ")}`, "info")
-    .action(async (flags: WatchFlags, command: Command) => {
-      const ctx = cliContext(command);
-      const env = ctx.io.env;
-      const pollIntervalMs = parseDuration(flags.interval, "--interval");
-      const debounceMs = parseDuration(flags.debounce, "--debounce");
-      const resyncIntervalMs = parseDuration(flags.resync, "--resync");
-      const maxAttempts = parseMaxAttempts(flags.maxAttempts);
-      const branch = validateBranchName(flags.branch);
-      if (!LEVELS.includes(flags.logLevel as LevelWithSilent)) throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}, got "${flags.logLevel}"`);
-      const listen: ListenAddress | undefined = flags.listen === undefined ? undefined : parseListenAddress(flags.listen);
-      if ((flags.webhookSecretFile !== undefined || env.WILDSEAL_WEBHOOK_SECRET) && listen === undefined) {
-        throw new UsageError("a webhook secret needs --listen: the webhook is served on the ops endpoint at /webhook");
-      }
-      const webhookSecret = flags.webhookSecretFile !== undefined ? readWebhookSecret(flags.webhookSecretFile) : env.WILDSEAL_WEBHOOK_SECRET || undefined;
-      const given = sourceFromFlags(flags);
-      if (flags.leaderElect && given.kind !== "kubernetes") {
-        throw new UsageError("--leader-elect needs --source-secret: the Lease lives in the source Secret's namespace");
-      }
-      const delivery = deliveryFromFlags(flags, env);
-      const credentials = credentialsFromEnv(env);
-      const commit = await commitFromFlags(flags, env);
-      warnAboutUrlPassword(flags.repo, ctx.io.stderr);
-      const source: WatchSource =
-        given.kind === "kubernetes"
-          ? { kind: "secret", namespace: given.namespace, name: given.name }
-          : await watchSourceForPath(given.kind === "file" ? given.path : "");
-
-      const log = createLogger({ level: flags.logLevel as LevelWithSilent, destination: { write: (s: string) => ctx.io.stderr(s) } });
-      const watcher = await startWatch({
-        repo: flags.repo,
-        branch,
-        source,
-        delivery,
-        credentials,
-        log,
-        pollIntervalMs,
-        debounceMs,
-        resyncIntervalMs,
-        maxAttempts,
-        ...commit,
-        removals: removalsFromFlags(flags),
-        controllerCerts: controllerCertsFromFlags(flags),
-        ...(listen === undefined ? {} : { listen }),
-        ...(webhookSecret === undefined ? {} : { webhookSecret }),
-        ...(flags.leaderElect && given.kind === "kubernetes"
-          ? { leaderElection: { namespace: given.namespace, identity: `${hostname()}-${process.pid}` } }
-          : {}),
-      });
-      const code = await new Promise<number>((resolve) => {
-        let remove: () => void = () => undefined;
-        remove = handleTermination({
-          log,
-          steps: watcher.shutdownSteps,
-          // a clean shutdown returns through main(); a second signal or the deadline exits at once
-          exit: (c) => {
-            if (c !== 0) process.exit(c);
-            remove();
-            resolve(c);
-          },
-        });
-      });
-      ctx.exitCode = code === 0 ? ExitCode.ok : code;
-      // Everything was stopped; should a stray handle still hold the event loop, do not hang on it.
-      setTimeout(() => process.exit(ctx.exitCode), 2_000).unref();
-    });
+    .action(async (flags: WatchFlags, command: Command) => (await import("./watch-action.ts")).watchAction(flags, command));
 }

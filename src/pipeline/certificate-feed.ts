@@ -7,7 +7,7 @@ import { stat } from "node:fs/promises";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { InvalidInputError } from "../errors.ts";
 import type { Log } from "../log.ts";
-import { startKubernetesSecretSource, type KubernetesSecretTiming } from "../sources/kubernetes-secret.ts";
+import type { KubernetesSecretTiming } from "../sources/kubernetes-secret.ts";
 import { startManifestFileSource } from "../sources/manifest-file.ts";
 import { startSecretVolumeSource } from "../sources/secret-volume.ts";
 import type { SecretManifest } from "../tls/types.ts";
@@ -51,6 +51,8 @@ export async function watchSourceForPath(path: string): Promise<WatchSource> {
 export async function startFeed(source: WatchSource, sink: TriggerSink, log: Log): Promise<CertificateFeed> {
   switch (source.kind) {
     case "secret": {
+      // the Kubernetes client (~20 MB of memory) is loaded only for this source
+      const { startKubernetesSecretSource } = await import("../sources/kubernetes-secret.ts");
       const s = startKubernetesSecretSource({
         namespace: source.namespace,
         name: source.name,

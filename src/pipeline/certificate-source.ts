@@ -1,6 +1,5 @@
 import { DependencyError, InvalidInputError } from "../errors.ts";
 import { kubeJson, KubeApiError } from "../kube/http.ts";
-import { loadKubeConfig } from "../kube/kubeconfig.ts";
 import { secretManifestFromApi, type SecretObjectLike } from "../kube/secret-object.ts";
 import { readTlsSource, validateTlsSecret } from "../tls/tls-material.ts";
 import type { TlsMaterial } from "../tls/types.ts";
@@ -40,7 +39,8 @@ export async function readCertificate(s: CertificateSource, now: Date = new Date
     case "file":
       return readTlsSource(s.path, { now });
     case "kubernetes": {
-      const kc = s.kubeConfig ?? loadKubeConfig();
+      // imported here, not at the top: the Kubernetes client is loaded only when a Secret is read from it
+      const kc = s.kubeConfig ?? (await import("../kube/kubeconfig.ts")).loadKubeConfig();
       const path = `/api/v1/namespaces/${encodeURIComponent(s.namespace)}/secrets/${encodeURIComponent(s.name)}`;
       let obj: unknown;
       try {

@@ -17,7 +17,6 @@ import { isDnsLabel } from "../model/names.ts";
 import type { WildsealConfig } from "../model/types.ts";
 import { parseSealingCertificate, type SealingCertificate } from "../seal/sealing-cert.ts";
 import { fetchControllerCertificate, type ControllerRef } from "../kube/sealing-cert-fetch.ts";
-import { loadKubeConfig } from "../kube/kubeconfig.ts";
 
 /** `sync()`'s `controllerCerts` option (and `watch`'s). */
 export interface ControllerCertOptions {
@@ -95,10 +94,13 @@ export function controllerCertFetcher(opts: ControllerCertOptions, signal?: Abor
     const key = `${ref.namespace}/${ref.name}`;
     let p = memo.get(key);
     if (p === undefined) {
-      kc ??= loadKubeConfig();
-      p = fetchControllerCertificate(kc, ref, {
-        ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-        ...(signal === undefined ? {} : { signal }),
+      // imported on first use: the Kubernetes client is loaded only when a controller is asked
+      p = import("../kube/kubeconfig.ts").then(({ loadKubeConfig }) => {
+        kc ??= loadKubeConfig();
+        return fetchControllerCertificate(kc, ref, {
+          ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+          ...(signal === undefined ? {} : { signal }),
+        });
       });
       // a failure is not cached: the next sync asks again
       p.catch(() => memo.delete(key));

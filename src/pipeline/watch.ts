@@ -17,7 +17,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { InvalidInputError } from "../errors.ts";
 import { displayRemote } from "../git/remote-access.ts";
-import { startLeaderElection, type LeaderElectionTiming, type LeaderElector } from "../kube/leader-election.ts";
+import type { LeaderElectionTiming, LeaderElector } from "../kube/leader-election.ts";
 import type { Log } from "../log.ts";
 import { startOpsServer, type ListenAddress, type OpsServer } from "../ops/http-server.ts";
 import { createMetrics, type WildsealMetrics } from "../ops/metrics.ts";
@@ -197,6 +197,8 @@ async function startSources(
   });
   if (opts.leaderElection !== undefined) {
     const le = opts.leaderElection;
+    // the Kubernetes client is loaded only when the watch talks to Kubernetes
+    const { startLeaderElection } = await import("../kube/leader-election.ts");
     running.elector = startLeaderElection({
       namespace: le.namespace,
       name: le.name ?? "wildseal",

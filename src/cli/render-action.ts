@@ -1,0 +1,65 @@
+import type { Command } from "commander";
+import { cliContext } from "./io.ts";
+import { formatDiagnostic } from "../errors.ts";
+import { ExitCode } from "../errors.ts";
+import { renderRepository } from "../render/render-repository.ts";
+import type { RenderResult } from "../render/render-repository.ts";
+import { readTlsSource } from "../tls/tls-material.ts";
+import type { RemovalLimit } from "../render/removal-policy.ts";
+import { removalsFromFlags } from "./removal-flags.ts";
+import type { RenderFlags } from "./render.ts";
+
+/** `wildseal render`'s work (the command and its flags are registered in render.ts). */
+
+export interface RenderCommandOptions {
+  readonly repo: string;
+  readonly sourceFile: string;
+  readonly parallel?: boolean;
+  readonly removals?: RemovalLimit;
+}
+
+/**
+ * One line per tenant folder that changed or was held; kept ones are counted, not listed. Held
+ * tenants are counted as held: their live output stayed as it was, so they did not change.
+ */
+export function summaryLines(result: RenderResult): string[] {
+  const lines: string[] = [];
+  let kept = 0;
+  let held = 0;
+  for (const c of result.changes) {
+    if (c.kind === "keep") kept++;
+    else {
+      if (c.kind === "hold") held++;
+      lines.push(`${c.kind.padEnd(6)} ${c.cluster === "" ? "-" : c.cluster}/${c.tenant}`);
+    }
+  }
+  const changed = result.changes.length - kept - held;
+  const heldPart = held > 0 ? `, ${held} held` : "";
+  lines.push(`${changed} changed${heldPart}, ${kept} unchanged; certificate ${result.leaf.sha256} (notAfter ${result.leaf.notAfter.toISOString()})`);
+  return lines;
+}
+
+export async function runRender(
+  opts: RenderCommandOptions,
+  out: (s: string) => void = (s) => process.stdout.write(s),
+  err: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<number> {
+  const tls = await readTlsSource(opts.sourceFile);
+  const result = await renderRepository({
+    repoDir: opts.repo,
+    tls,
+    sourceLabel: opts.sourceFile,
+    ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
+    ...(opts.removals !== undefined ? { removals: opts.removals } : {}),
+  });
+  for (const line of summaryLines(result)) out(`${line}\n`);
+  for (const d of result.diagnostics) err(`${formatDiagnostic(d)}\n`);
+  return result.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;
+}
+
+/** The action of `wildseal render` (registered in render.ts, loaded when the command runs). */
+export async function renderAction(o: RenderFlags, command: Command): Promise<void> {
+  const ctx = cliContext(command);
+  const removals = removalsFromFlags(o);
+  ctx.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile, removals }, ctx.io.stdout, ctx.io.stderr);
+}

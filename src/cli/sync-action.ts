@@ -1,0 +1,121 @@
+import type { Command } from "commander";
+import { ExitCode, formatDiagnostic, UsageError } from "../errors.ts";
+import { credentialsFromEnv } from "../git/credentials.ts";
+import { validateBranchName } from "../git/branch-name.ts";
+import type { AutoMergeMethod } from "../github/pull-request.ts";
+import { parseSecretRef, type CertificateSource } from "../pipeline/certificate-source.ts";
+import { sync, type Delivery, type SyncOutcome } from "../pipeline/sync.ts";
+import { cliContext, type CliIo } from "./io.ts";
+import { lineLog } from "../line-log.ts";
+import { type CommitAuthor, resolveAuthor } from "../git/commit-identity.ts";
+import { loadSigningKey, SIGNING_KEY_ENV, type SigningKey } from "../git/signing.ts";
+import { removalsFromFlags } from "./removal-flags.ts";
+import { count, parseMaxAttempts, warnAboutUrlPassword, type CommitFlags, type ControllerCertFlags, type DeliveryFlags, type SourceFlags, type SyncFlags } from "./sync.ts";
+
+/** `wildseal sync`'s work, and the flag → value conversions it shares with `watch` (flags: sync.ts). */
+
+/** Exactly one of --source-file / --source-secret. Shared with `watch`. */
+export function sourceFromFlags(f: SourceFlags): CertificateSource {
+  if ((f.sourceFile === undefined) === (f.sourceSecret === undefined)) {
+    throw new UsageError("give exactly one of --source-file PATH or --source-secret NS/NAME");
+  }
+  if (f.sourceFile !== undefined) return { kind: "file", path: f.sourceFile };
+  const ref = parseSecretRef(f.sourceSecret ?? "");
+  if (ref === undefined) throw new UsageError(`--source-secret must be NAMESPACE/NAME, got "${f.sourceSecret}"`);
+  return { kind: "kubernetes", ...ref };
+}
+
+/** The commit identity and the checked signing key; usage errors name the flag or variable. */
+export async function commitFromFlags(
+  f: CommitFlags,
+  env: CliIo["env"],
+): Promise<{ author: CommitAuthor; sign?: SigningKey }> {
+  const author = resolveAuthor(f.author, env);
+  const fromEnv = env[SIGNING_KEY_ENV];
+  const keyFile = f.signingKey ?? (fromEnv === "" ? undefined : fromEnv);
+  if (keyFile === undefined) return { author };
+  const sign = await loadSigningKey(keyFile, f.signingKey !== undefined ? "--signing-key" : SIGNING_KEY_ENV);
+  return { author, sign };
+}
+
+/**
+ * Always on: the controller is only contacted when wildseal.yaml has a `controller:` cluster, and the
+ * kubeconfig (in-cluster, else $KUBECONFIG) is loaded only then.
+ */
+export function controllerCertsFromFlags(f: ControllerCertFlags): { resealOnRotation: boolean } {
+  return { resealOnRotation: f.resealOnRotation === true };
+}
+
+/** The delivery the flags ask for; Octokit (github/client.ts) is loaded only in pull-request mode. */
+export async function deliveryFromFlags(f: DeliveryFlags, env: CliIo["env"]): Promise<Delivery> {
+  if (f.mode === "push") return { kind: "push" };
+  if (f.mode !== "pull-request") throw new UsageError(`--mode must be push or pull-request, got "${f.mode}"`);
+  const autoMerge = f.autoMerge === undefined ? false : f.autoMerge.toUpperCase();
+  if (autoMerge !== false && !["MERGE", "SQUASH", "REBASE"].includes(autoMerge)) {
+    throw new UsageError(`--auto-merge must be merge, squash or rebase, got "${f.autoMerge}"`);
+  }
+  const { authFromEnv } = await import("../github/client.ts");
+  return {
+    kind: "pull-request",
+    github: {
+      auth: authFromEnv(env),
+      labels: f.label.length > 0 ? f.label : ["wildseal"],
+      autoMerge: autoMerge as false | AutoMergeMethod,
+      ...(f.githubApiUrl === undefined ? {} : { apiUrl: f.githubApiUrl }),
+      ...(f.githubRepository === undefined ? {} : { repository: f.githubRepository }),
+    },
+  };
+}
+
+/**
+ * Human summary of a sync, one line each, for stdout. A sync that reported problems (exit 1) never
+ * says "unchanged": its branch may lack what was asked for, and the problems on stderr say why.
+ */
+export function outcomeLines(o: SyncOutcome): string[] {
+  // changes are per tenant folder (one per cluster); people count tenants
+  const changed = new Set(o.changes.filter((c) => c.kind !== "keep" && c.kind !== "hold").map((c) => c.tenant)).size;
+  const held = new Set(o.changes.filter((c) => c.kind === "hold").map((c) => c.tenant)).size;
+  const tenants = new Set(o.changes.map((c) => c.tenant)).size;
+  const problems = o.diagnostics.length;
+  const heldNote = held > 0 ? `, ${held} held` : "";
+  switch (o.kind) {
+    case "unchanged":
+      if (problems > 0) {
+        const heldOf = held > 0 ? `; ${held} of ${count(tenants, "tenant")} held` : "";
+        return [`not published: ${count(problems, "problem")} (on stderr) held changes back${heldOf}`];
+      }
+      return [`unchanged: the branch already holds this rendered tree (${count(tenants, "tenant")})`];
+    case "pushed":
+      return [`pushed ${o.commit} to ${o.branch}: ${o.message.split("\n")[0]} (${count(changed, "tenant")} changed${heldNote})`];
+    case "pull-request":
+      return [
+        `pushed ${o.commit} to ${o.branch} (${count(changed, "tenant")} changed${heldNote})`,
+        `pull request #${o.pullRequest.number} ${o.pullRequest.kind}: ${o.pullRequest.url}`,
+        ...o.pullRequest.superseded.map((n) => `superseded pull request #${n}`),
+      ];
+  }
+}
+
+/** The action of `wildseal sync` (registered in sync.ts, loaded when the command runs). */
+export async function syncAction(flags: SyncFlags, command: Command): Promise<void> {
+  const ctx = cliContext(command);
+  const maxAttempts = parseMaxAttempts(flags.maxAttempts);
+  warnAboutUrlPassword(flags.repo, ctx.io.stderr);
+  const commit = await commitFromFlags(flags, ctx.io.env);
+  const outcome = await sync({
+    ...commit,
+    repo: flags.repo,
+    branch: validateBranchName(flags.branch),
+    source: sourceFromFlags(flags),
+    delivery: await deliveryFromFlags(flags, ctx.io.env),
+    credentials: credentialsFromEnv(ctx.io.env),
+    maxAttempts,
+    removals: removalsFromFlags(flags),
+    controllerCerts: controllerCertsFromFlags(flags),
+    // every line, whatever its level, as before: the one-shot sync narrates on stderr
+    log: lineLog((line) => ctx.io.stderr(`${line}\n`), { quiet: ["github"] }),
+  });
+  for (const line of outcomeLines(outcome)) ctx.io.stdout(`${line}\n`);
+  for (const d of outcome.diagnostics) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
+  ctx.exitCode = outcome.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;
+}
