@@ -8,6 +8,8 @@ import type { Command } from "commander";
 export interface CliIo {
   readonly stdout: (s: string) => void;
   readonly stderr: (s: string) => void;
+  /** stderr is a terminal (progress is then drawn as a bar redrawn in place); absent: it is not */
+  readonly stderrIsTTY?: boolean;
   readonly stdin: NodeJS.ReadableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -21,6 +23,7 @@ export function processIo(): CliIo {
   return {
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),
+    stderrIsTTY: process.stderr.isTTY === true,
     stdin: process.stdin,
     env: process.env,
   };

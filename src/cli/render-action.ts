@@ -3,7 +3,8 @@ import { cliContext } from "./io.ts";
 import { formatDiagnostic } from "../errors.ts";
 import { ExitCode } from "../errors.ts";
 import { renderRepository } from "../render/render-repository.ts";
-import type { RenderResult } from "../render/render-repository.ts";
+import type { RenderOptions, RenderResult } from "../render/render-repository.ts";
+import { progressReporter } from "./progress.ts";
 import { readTlsSource } from "../tls/tls-material.ts";
 import type { RemovalLimit } from "../render/removal-policy.ts";
 import { removalsFromFlags } from "./removal-flags.ts";
@@ -16,6 +17,8 @@ export interface RenderCommandOptions {
   readonly sourceFile: string;
   readonly parallel?: boolean;
   readonly removals?: RemovalLimit;
+  /** see progress.ts */
+  readonly onProgress?: RenderOptions["onProgress"];
 }
 
 /**
@@ -51,6 +54,7 @@ export async function runRender(
     sourceLabel: opts.sourceFile,
     ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
     ...(opts.removals !== undefined ? { removals: opts.removals } : {}),
+    ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
   });
   for (const line of summaryLines(result)) out(`${line}\n`);
   for (const d of result.diagnostics) err(`${formatDiagnostic(d)}\n`);
@@ -61,5 +65,11 @@ export async function runRender(
 export async function renderAction(o: RenderFlags, command: Command): Promise<void> {
   const ctx = cliContext(command);
   const removals = removalsFromFlags(o);
-  ctx.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile, removals }, ctx.io.stdout, ctx.io.stderr);
+  const progress = progressReporter({ stream: { write: ctx.io.stderr }, isTTY: ctx.io.stderrIsTTY === true, quiet: o.quiet === true, jsonLogs: false });
+  try {
+    const onProgress = progress.onProgress;
+    ctx.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile, removals, ...(onProgress ? { onProgress } : {}) }, ctx.io.stdout, ctx.io.stderr);
+  } finally {
+    progress.done();
+  }
 }

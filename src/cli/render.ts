@@ -1,6 +1,9 @@
 import type { Command } from "commander";
 import { addRemovalOptions, type RemovalFlags } from "./removal-flags.ts";
 
+/** --quiet of `render` and `sync`. */
+export const QUIET_HELP = "no progress on stderr (shown for renders of 1,000 tenants or more: a bar on a terminal, a line every 2 s otherwise)";
+
 /**
  * `wildseal render [--repo DIR] --source-file PATH`: writes `rendered/` in DIR (no commit). The
  * valid tenants are written even when others are invalid; then every problem is listed and the
@@ -10,6 +13,7 @@ import { addRemovalOptions, type RemovalFlags } from "./removal-flags.ts";
 export interface RenderFlags extends RemovalFlags {
   readonly repo: string;
   readonly sourceFile: string;
+  readonly quiet?: boolean;
 }
 
 export function register(program: Command): void {
@@ -17,5 +21,6 @@ export function register(program: Command): void {
     .description("render rendered/<cluster>/<tenant>/ from tenants/ and templates/ with the given certificate (no commit)")
     .option("--repo <dir>", "the GitOps repository (a local folder)", ".")
     .requiredOption("--source-file <path>", "the TLS Secret: a manifest (YAML/JSON, - for stdin) or a folder with tls.crt and tls.key")
+    .option("-q, --quiet", QUIET_HELP)
     .action(async (o: RenderFlags, command: Command) => (await import("./render-action.ts")).renderAction(o, command));
 }

@@ -10,6 +10,7 @@ import { lineLog } from "../line-log.ts";
 import { type CommitAuthor, resolveAuthor } from "../git/commit-identity.ts";
 import { loadSigningKey, SIGNING_KEY_ENV, type SigningKey } from "../git/signing.ts";
 import { removalsFromFlags } from "./removal-flags.ts";
+import { progressReporter } from "./progress.ts";
 import { count, parseMaxAttempts, warnAboutUrlPassword, type CommitFlags, type ControllerCertFlags, type DeliveryFlags, type SourceFlags, type SyncFlags } from "./sync.ts";
 
 /** `wildseal sync`'s work, and the flag → value conversions it shares with `watch` (flags: sync.ts). */
@@ -97,12 +98,15 @@ export function outcomeLines(o: SyncOutcome): string[] {
 }
 
 /** The action of `wildseal sync` (registered in sync.ts, loaded when the command runs). */
-export async function syncAction(flags: SyncFlags, command: Command): Promise<void> {
+export async function syncAction(flags: SyncFlags & { readonly quiet?: boolean }, command: Command): Promise<void> {
   const ctx = cliContext(command);
   const maxAttempts = parseMaxAttempts(flags.maxAttempts);
   warnAboutUrlPassword(flags.repo, ctx.io.stderr);
   const commit = await commitFromFlags(flags, ctx.io.env);
+  const progress = progressReporter({ stream: { write: ctx.io.stderr }, isTTY: ctx.io.stderrIsTTY === true, quiet: flags.quiet === true, jsonLogs: false });
+  const onProgress = progress.onProgress;
   const outcome = await sync({
+    ...(onProgress ? { onProgress } : {}),
     ...commit,
     repo: flags.repo,
     branch: validateBranchName(flags.branch),
@@ -114,7 +118,7 @@ export async function syncAction(flags: SyncFlags, command: Command): Promise<vo
     controllerCerts: controllerCertsFromFlags(flags),
     // every line, whatever its level, as before: the one-shot sync narrates on stderr
     log: lineLog((line) => ctx.io.stderr(`${line}\n`), { quiet: ["github"] }),
-  });
+  }).finally(() => progress.done());
   for (const line of outcomeLines(outcome)) ctx.io.stdout(`${line}\n`);
   for (const d of outcome.diagnostics) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
   ctx.exitCode = outcome.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;

@@ -4,6 +4,7 @@ import { redactUrl } from "../git/remote-url.ts";
 import { AUTHOR_HELP } from "../git/commit-identity.ts";
 import { SIGNING_KEY_HELP } from "../git/signing.ts";
 import { addRemovalOptions, type RemovalFlags } from "./removal-flags.ts";
+import { QUIET_HELP } from "./render.ts";
 
 /**
  * `wildseal sync --repo URL|PATH (--source-file PATH | --source-secret NS/NAME) [--mode push|pull-request] [--branch main]`
@@ -102,5 +103,6 @@ export function register(program: Command): void {
   );
   addCommitOptions(addDeliveryOptions(syncCommand))
     .option("--reseal-on-rotation", RESEAL_ON_ROTATION_HELP)
-    .action(async (flags: SyncFlags, command: Command) => (await import("./sync-action.ts")).syncAction(flags, command));
+    .option("-q, --quiet", QUIET_HELP)
+    .action(async (flags: SyncFlags & { readonly quiet?: boolean }, command: Command) => (await import("./sync-action.ts")).syncAction(flags, command));
 }

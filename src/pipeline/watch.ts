@@ -14,6 +14,7 @@
  * reconcile does is watch-reconcile.ts; the certificate sources behind one shape, certificate-feed.ts;
  * the Git poll's credentials, poll-runner.ts.
  */
+import { closeSharedSealPool } from "../render/seal-batch.ts";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { InvalidInputError } from "../errors.ts";
 import { displayRemote } from "../git/remote-access.ts";
@@ -143,6 +144,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
     { name: "reconcile loop", stop: () => loop.stop({ graceMs: opts.stopGraceMs ?? 5_000 }) },
     { name: "leader election", stop: async () => running.elector?.stop() },
     { name: "ops server", stop: async () => running.server?.close() },
+    { name: "sealing pool", stop: closeSharedSealPool },
   ];
   let stopping: Promise<void> | undefined;
   return {

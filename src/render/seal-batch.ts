@@ -175,9 +175,19 @@ interface BatchRun {
 export class SealPool {
   private readonly slots: Slot[] = [];
   private batches = 0;
+  private active = 0;
   private closed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly size = Math.max(1, availableParallelism())) {}
+  /**
+   * `idleMs`: workers idle this long are terminated (a new batch starts them again, ~50 ms with the
+   * bundle). A watch renders for seconds every few weeks; each idle worker holds ~10-20 MB of RSS
+   * for nothing in between.
+   */
+  constructor(
+    private readonly size = Math.max(1, availableParallelism()),
+    private readonly idleMs = IDLE_RELEASE_MS,
+  ) {}
 
   /** Worker threads currently alive (tests). */
   get threads(): number {
@@ -193,6 +203,8 @@ export class SealPool {
     if (this.closed) throw new Error("render: the sealing pool was closed");
     const n = batch.jobs.length;
     if (n === 0) return [];
+    clearTimeout(this.idleTimer);
+    this.active++;
     this.fill();
     const size = chunkSize(n, this.size + 1);
     const chunks: (readonly [number, number])[] = [];
@@ -245,12 +257,23 @@ export class SealPool {
         s.busy = s.busy.filter((b) => b.run !== run); // a failed batch: a late reply is dropped
         if (s.busy.length === 0) s.worker.unref();
       }
+      if (--this.active === 0 && !this.closed) this.idleTimer = setTimeout(() => this.release(), this.idleMs).unref();
+    }
+  }
+
+  /** Terminates idle workers (after `idleMs` without a batch); the next batch starts new ones. */
+  private release(): void {
+    if (this.active > 0) return;
+    for (const s of this.slots.splice(0)) {
+      s.worker.removeAllListeners();
+      void s.worker.terminate();
     }
   }
 
   /** Terminates every worker; the pool can not be used afterwards. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
     const slots = this.slots.splice(0);
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
@@ -323,6 +346,9 @@ export class SealPool {
     }
   }
 }
+
+/** How long idle workers are kept for the next batch (a watch's renders come in bursts of reconciles). */
+export const IDLE_RELEASE_MS = 30_000;
 
 let shared: SealPool | undefined;
 

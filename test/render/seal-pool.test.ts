@@ -10,6 +10,7 @@ import { createPrivateKey } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeLeaf, makeRepo, sealingPair } from "./render-fixture.ts";
+import { until } from "../helpers/wait.ts";
 
 after(() => closeSharedSealPool());
 
@@ -58,6 +59,23 @@ describe("the sealing pool", () => {
       await assert.rejects(pool.seal(bad), /no sealing certificate for cluster nowhere/);
       const good = await batchOf(40);
       await opens(await pool.seal(good), good);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test("idle workers are terminated after the idle time, and the next batch starts new ones", async () => {
+    const pool = new SealPool(2, 50);
+    try {
+      const first = await batchOf(40);
+      await opens(await pool.seal(first), first);
+      const before = pool.threadIds;
+      assert.equal(before.length, 2);
+      await until(() => pool.threads === 0, "idle workers released");
+      const second = await batchOf(40);
+      await opens(await pool.seal(second), second);
+      assert.equal(pool.threads, 2);
+      assert.ok(pool.threadIds.every((id) => !before.includes(id)), "new threads serve the next batch");
     } finally {
       await pool.close();
     }
