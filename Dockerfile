@@ -39,6 +39,10 @@ COPY clusters ./clusters
 # Point HOME there too when using ssh remotes (the Helm chart sets HOME=/tmp): ssh records known hosts
 # under HOME, and /home/node is read-only then.
 ENV TMPDIR=/tmp
+# Node (>= 22.1) keeps V8's compiled code of the chunks a command loads here, so the next run of the
+# same command skips compiling them. Set here rather than enabled in code: on a shared workstation
+# the default folder would be under a /tmp other users can write to; in the container /tmp is ours.
+ENV NODE_COMPILE_CACHE=/tmp/node-compile-cache
 USER node
 ENTRYPOINT ["node", "/app/dist/wildseal.mjs"]
 CMD ["--help"]

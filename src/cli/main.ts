@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { realpathSync } from "node:fs";
-import * as nodeModule from "node:module";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { ExitCode, formatDiagnostic, isWildsealError } from "../errors.ts";
@@ -54,23 +53,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 const invokedDirectly =
   process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 if (invokedDirectly) {
-  enableCompileCache();
+  // `wildseal tenant list | head`: a reader that closed the pipe wants no more output, not a stack trace
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   process.exitCode = await main(process.argv.slice(2));
-}
-
-/**
- * Node ≥ 22.1 keeps V8's compiled code of the modules loaded from here on (each command's chunks) in
- * a cache folder ($NODE_COMPILE_CACHE, else os.tmpdir()/node-compile-cache), so the next run skips
- * compiling them; the Docker image runs the current LTS. Node 20 has no such API: nothing happens.
- * A folder that cannot be written (read-only file system) only leaves the cache off: Node reports
- * that in the returned status and does not throw, and neither does this.
- */
-function enableCompileCache(): void {
-  const enable = (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache;
-  if (typeof enable !== "function") return;
-  try {
-    enable();
-  } catch {
-    // a start-up speed-up only: never a reason to fail a command
-  }
 }
