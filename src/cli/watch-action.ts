@@ -15,6 +15,10 @@ import { removalsFromFlags } from "./removal-flags.ts";
 import { parseMaxAttempts, warnAboutUrlPassword } from "./sync.ts";
 import { commitFromFlags, controllerCertsFromFlags, deliveryFromFlags, sourceFromFlags } from "./sync-action.ts";
 import { LEVELS, parseDuration, type WatchFlags } from "./watch.ts";
+import { escalationFromFlags } from "./escalation-flags.ts";
+// rollout verification
+import { parseProbeAddresses } from "../rollout/probe-address.ts";
+import type { RolloutVerificationSettings } from "../pipeline/rollout-verifier.ts";
 
 /** `wildseal watch`'s work (the command and its flags are registered in watch.ts). */
 
@@ -44,6 +48,7 @@ export async function watchAction(flags: WatchFlags, command: Command): Promise<
   const resyncIntervalMs = parseDuration(flags.resync, "--resync");
   const maxAttempts = parseMaxAttempts(flags.maxAttempts);
   const branch = validateBranchName(flags.branch);
+  const escalation = escalationFromFlags(flags); // --warn-before, --escalate-*: refused before anything starts
   if (!LEVELS.includes(flags.logLevel as LevelWithSilent)) throw new UsageError(`--log-level must be one of ${LEVELS.join(", ")}, got "${flags.logLevel}"`);
   const listen: ListenAddress | undefined = flags.listen === undefined ? undefined : parseListenAddress(flags.listen);
   if ((flags.webhookSecretFile !== undefined || env.WILDSEAL_WEBHOOK_SECRET) && listen === undefined) {
@@ -63,6 +68,7 @@ export async function watchAction(flags: WatchFlags, command: Command): Promise<
       ? { kind: "secret", namespace: given.namespace, name: given.name }
       : await watchSourceForPath(given.kind === "file" ? given.path : "");
 
+  const verifyRollout = rolloutFromFlags(flags);
   const log = createLogger({ level: flags.logLevel as LevelWithSilent, destination: { write: (s: string) => ctx.io.stderr(s) } });
   const watcher = await startWatch({
     repo: flags.repo,
@@ -80,6 +86,8 @@ export async function watchAction(flags: WatchFlags, command: Command): Promise<
     controllerCerts: controllerCertsFromFlags(flags),
     ...(listen === undefined ? {} : { listen }),
     ...(webhookSecret === undefined ? {} : { webhookSecret }),
+    ...(verifyRollout === undefined ? {} : { verifyRollout }),
+    escalation,
     ...(flags.leaderElect && given.kind === "kubernetes"
       ? { leaderElection: { namespace: given.namespace, identity: `${hostname()}-${process.pid}` } }
       : {}),
@@ -100,4 +108,18 @@ export async function watchAction(flags: WatchFlags, command: Command): Promise<
   ctx.exitCode = code === 0 ? ExitCode.ok : code;
   // Everything was stopped; should a stray handle still hold the event loop, do not hang on it.
   setTimeout(() => process.exit(ctx.exitCode), 2_000).unref();
+}
+
+/** --verify-rollout and its settings; the probe flags without it are a usage error (they would do nothing). */
+function rolloutFromFlags(flags: WatchFlags): RolloutVerificationSettings | undefined {
+  const probeAddresses = parseProbeAddresses(flags.probeAddress ?? []);
+  const settings = {
+    probeAddresses,
+    probeTimeoutMs: parseDuration(flags.probeTimeout, "--probe-timeout"),
+    probeIntervalMs: parseDuration(flags.probeInterval, "--probe-interval"),
+    deadlineMs: parseDuration(flags.rolloutDeadline, "--rollout-deadline"),
+  };
+  if (flags.verifyRollout === true) return settings;
+  if (probeAddresses.length > 0) throw new UsageError("--probe-address needs --verify-rollout: without it nothing is probed");
+  return undefined;
 }

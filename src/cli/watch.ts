@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { LevelWithSilent } from "pino";
 import { UsageError } from "../errors.ts";
 import { addRemovalOptions, type RemovalFlags } from "./removal-flags.ts";
+import { addEscalationOptions, type EscalationFlags } from "./escalation-flags.ts";
 import {
   addCommitOptions,
   addDeliveryOptions,
@@ -20,7 +21,7 @@ import {
  * work is in watch-action.ts, imported when the command runs.
  */
 
-export interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags, RemovalFlags, CommitFlags {
+export interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFlags, RemovalFlags, CommitFlags, EscalationFlags {
   readonly listen?: string;
   readonly interval: string;
   readonly debounce: string;
@@ -28,6 +29,12 @@ export interface WatchFlags extends SourceFlags, DeliveryFlags, ControllerCertFl
   readonly webhookSecretFile?: string;
   readonly leaderElect?: boolean;
   readonly logLevel: string;
+  // rollout verification
+  readonly verifyRollout?: boolean;
+  readonly probeAddress?: readonly string[];
+  readonly probeTimeout: string;
+  readonly probeInterval: string;
+  readonly rolloutDeadline: string;
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
@@ -61,7 +68,7 @@ export function register(program: Command): void {
   const watchCommand = addRemovalOptions(program.command("watch")).description(
     "watch the certificate and the GitOps repository; render, commit and push (or open a pull request) whenever something changed",
   );
-  addCommitOptions(addDeliveryOptions(watchCommand))
+  addEscalationOptions(addCommitOptions(addDeliveryOptions(watchCommand)))
     .option("--listen <addr>", "serve /healthz, /readyz, /metrics (and /webhook) on ADDR, e.g. :8080 or 127.0.0.1:8080")
     .option("--interval <duration>", "poll the Git branch this often", "1m")
     .option("--debounce <duration>", "wait for a burst of events to settle this long", "1s")
@@ -70,5 +77,15 @@ export function register(program: Command): void {
     .option("--leader-elect", "run reconciles only while holding the Lease wildseal in the source namespace (with --source-secret)")
     .option("--reseal-on-rotation", RESEAL_ON_ROTATION_HELP)
     .option("--log-level <level>", `one of ${LEVELS.join(", ")}`, "info")
+    // rollout verification (pipeline/rollout-verifier.ts)
+    .option("--verify-rollout", "probe every tenant host over TLS after each push (and periodically) until it serves the committed certificate; rollout metrics")
+    .option(
+      "--probe-address <host=addr:port>",
+      "with --verify-rollout: dial HOST at ADDR:PORT instead of its DNS name on 443, still sending HOST as SNI (repeat for more; HOST may be *.example.com)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option("--probe-timeout <duration>", "with --verify-rollout: give each host's lookup, connect and handshake this long", "5s")
+    .option("--probe-interval <duration>", "with --verify-rollout: probe each host at most this often", "1m")
+    .option("--rollout-deadline <duration>", "with --verify-rollout: log each tenant not serving its committed certificate this long after a push", "30m")
     .action(async (flags: WatchFlags, command: Command) => (await import("./watch-action.ts")).watchAction(flags, command));
 }

@@ -108,6 +108,8 @@ export type SyncOutcome =
       readonly pullRequest: PublishPullRequestResult;
       readonly diagnostics: readonly Diagnostic[];
       readonly changes: readonly RenderChange[];
+      /** notAfter of the certificate the base branch holds until the PR merges (escalation's fallback); absent when it holds none */
+      readonly committedNotAfter?: Date;
     };
 
 /** What one render step learnt, kept for after the push (a rejected push renders again on the new tip: the last one counts). */
@@ -156,7 +158,8 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
     }
     const pullRequest = await openPullRequest(github, ws, pushed.branch, pushed.summary, pushed.value, tls);
     say(`pull request #${pullRequest.number} ${pullRequest.kind}: ${pullRequest.url}`);
-    return { kind: "pull-request", tip: ws.baseCommit, commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, pullRequest, diagnostics, changes };
+    const committedNotAfter = pushed.value.certBefore?.notAfter; // escalation (pipeline/escalator.ts)
+    return { kind: "pull-request", tip: ws.baseCommit, commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, pullRequest, diagnostics, changes, ...(committedNotAfter === undefined ? {} : { committedNotAfter }) };
   });
 }
 

@@ -12,7 +12,7 @@ import { recordCertificateNotAfter, recordGateFailure, recordTenantCounts, type 
 import type { RenderChange } from "../render/render-repository.ts";
 import type { RemovalLimit } from "../render/removal-policy.ts";
 import { validateTlsSecret } from "../tls/tls-material.ts";
-import type { TlsMaterial } from "../tls/types.ts";
+import type { CertFacts, TlsMaterial } from "../tls/types.ts";
 import type { ReconcileFn, ReconcileOutcome, Trigger } from "../trigger.ts";
 import type { CertificateFeed } from "./certificate-feed.ts";
 import type { ClusterCertReport, ControllerCertOptions } from "./cluster-certs.ts";
@@ -50,6 +50,8 @@ export interface WatchReconcileOptions {
   readonly isLeader: () => boolean;
   /** after each reconcile that reached Git (the poll acknowledges the tip it pushed) */
   readonly onSynced: (outcome: SyncOutcome) => void;
+  /** the source certificate each reconcile validated (escalation's fallback notAfter) */
+  readonly onCertificate?: (leaf: CertFacts) => void;
 }
 
 /** The reconcile function the loop runs. */
@@ -81,6 +83,7 @@ export function watchReconcile(options: WatchReconcileOptions): ReconcileFn {
       return { kind: "failed", error: e };
     }
     recordCertificateNotAfter(metrics, material.leaf.notAfter);
+    options.onCertificate?.(material.leaf);
     const outcome = await sync({
       repo: opts.repo,
       branch: opts.branch,

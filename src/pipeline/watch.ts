@@ -31,6 +31,10 @@ import { startReconcileLoop, type LoopStatus, type ReconcileLoop, type RetryPoli
 import { pollRunner } from "./poll-runner.ts";
 import type { SyncOutcome } from "./sync.ts";
 import { watchReconcile, type WatchSyncSettings } from "./watch-reconcile.ts";
+// rollout verification (--verify-rollout)
+import { startWatchRolloutVerifier, type RolloutVerificationSettings, type RolloutVerifier } from "./rollout-verifier.ts";
+// escalation (--warn-before, --escalate-after)
+import { createEscalator, escalationGitHub, reconcileThenEscalate, type EscalationSettings, type Escalator } from "./escalator.ts";
 
 export interface LeaderElectionSettings {
   readonly namespace: string;
@@ -60,6 +64,14 @@ export interface WatchOptions extends WatchSyncSettings {
   /** how long stop() lets a running reconcile finish before abandoning it; default 5 s */
   readonly stopGraceMs?: number;
   readonly now?: () => Date;
+  /** --verify-rollout: probe the tenant hosts after each push and periodically (rollout-verifier.ts) */
+  readonly verifyRollout?: RolloutVerificationSettings;
+  // ---- escalation (pipeline/escalator.ts) ----
+  /** warn, count and (pull-request mode) comment and label before expiry and on a stuck PR; absent: no escalation */
+  readonly escalation?: EscalationSettings;
+  /** the earliest served notAfter; default the rollout verifier's, else the committed or source certificate's */
+  readonly servedNotAfter?: () => Date | undefined;
+  // ---- end of escalation ----
 }
 
 export interface Watcher {
@@ -71,6 +83,8 @@ export interface Watcher {
   idle(): Promise<void>;
   /** the outcome of the last reconcile that reached Git (for logs and tests) */
   lastSync(): SyncOutcome | undefined;
+  /** the rollout verifier (--verify-rollout): rows, and the earliest served notAfter for escalation */
+  readonly rollout: RolloutVerifier | undefined;
   /** Stop sources, finish (within the grace) or abandon the running reconcile, release the Lease, close the server. */
   stop(): Promise<void>;
   /** the same, as named steps for handleTermination */
@@ -94,6 +108,10 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
 
   const running: Running = {};
   let last: SyncOutcome | undefined;
+  // started once the sources run (leadership is known by then); fed by onSynced
+  let rollout: RolloutVerifier | undefined;
+  const isLeader = (): boolean => running.elector === undefined || running.elector.isLeader();
+  const escalator = escalatorFor(opts, metrics, () => rollout);
   // closed first on shutdown, so that a late event cannot schedule a reconcile into a stopping loop
   let sinkOpen = true;
   const sink: TriggerSink = (t) => {
@@ -101,7 +119,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
   };
 
   const loop = startReconcileLoop({
-    reconcile: watchReconcile({
+    reconcile: reconcileThenEscalate(watchReconcile({
       settings: { ...opts, ...controllerCertsOption(opts) },
       log,
       metrics,
@@ -110,9 +128,12 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
       isLeader: () => running.elector === undefined || running.elector.isLeader(),
       onSynced: (outcome) => {
         last = outcome;
+        rollout?.synced(outcome);
+        escalator?.observeSync(outcome);
         if (outcome.tip !== null) running.poll?.acknowledge(outcome.tip);
       },
-    }),
+      ...(escalator === undefined ? {} : { onCertificate: (leaf) => escalator.observeSource(leaf.notAfter) }),
+    }), escalator, isLeader),
     debounceMs: opts.debounceMs,
     resyncIntervalMs: opts.resyncIntervalMs,
     log: log.child({ component: "loop" }),
@@ -133,6 +154,16 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
     throw e;
   }
 
+  // rollout verification: started after the sources, stopped right after the loop (no more syncs to follow)
+  if (opts.verifyRollout !== undefined) {
+    rollout = startWatchRolloutVerifier(opts.verifyRollout, {
+      ...opts,
+      log: log.child({ component: "rollout" }),
+      metrics,
+      active: () => running.elector === undefined || running.elector.isLeader(),
+    });
+  }
+
   const feed = running.feed as CertificateFeed;
   // the catch-up reconcile: whatever happened while wildseal was down
   void feed.ready().then(() => sink({ kind: "startup" }));
@@ -142,6 +173,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
   const shutdownSteps = [
     { name: "sources", stop: stopSources },
     { name: "reconcile loop", stop: () => loop.stop({ graceMs: opts.stopGraceMs ?? 5_000 }) },
+    { name: "rollout verifier", stop: async () => rollout?.stop() },
     { name: "leader election", stop: async () => running.elector?.stop() },
     { name: "ops server", stop: async () => running.server?.close() },
     { name: "sealing pool", stop: closeSharedSealPool },
@@ -153,6 +185,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
     status: () => loop.status(),
     idle: () => loop.idle(),
     lastSync: () => last,
+    rollout,
     shutdownSteps,
     stop(): Promise<void> {
       stopping ??= (async () => {
@@ -219,4 +252,18 @@ function controllerCertsOption(opts: WatchOptions): { controllerCerts?: Controll
   const given = opts.controllerCerts;
   if (given === undefined) return {};
   return { controllerCerts: given.kubeConfig !== undefined || sourceKube === undefined ? given : { ...given, kubeConfig: sourceKube } };
+}
+
+/** The escalator, when asked for: served notAfter from the given provider, else the rollout verifier. */
+function escalatorFor(opts: WatchOptions, metrics: WildsealMetrics, rollout: () => RolloutVerifier | undefined): Escalator | undefined {
+  if (opts.escalation === undefined) return undefined;
+  const log = opts.log.child({ component: "escalation" });
+  return createEscalator({
+    settings: opts.escalation,
+    log,
+    metrics,
+    now: opts.now ?? (() => new Date()),
+    servedNotAfter: opts.servedNotAfter ?? (() => rollout()?.earliestServedNotAfter()),
+    ...(opts.delivery.kind === "pull-request" ? { github: escalationGitHub(opts.repo, opts.delivery.github, log) } : {}),
+  });
 }

@@ -88,7 +88,7 @@ function versionsOf(history: CertificateHistory, key: string) {
  * `cluster/folder` it was read from: the tenant's own, or `cluster/_shared` for a tenant of the
  * shared layout (render/shared-layout.ts), whose folder only points at the cluster's one SealedSecret.
  */
-async function committedCertificates(
+export async function committedCertificates(
   repoDir: string,
   config: WildsealConfig,
   problems: Diagnostic[],

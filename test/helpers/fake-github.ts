@@ -1,5 +1,5 @@
 /**
- * A stand-in for the slice of GitHub wildseal uses — pulls list/create/update, issues addLabels/createComment,
+ * A stand-in for the slice of GitHub wildseal uses — pulls list/create/update/get, issues addLabels/createComment/listComments,
  * git deleteRef, GraphQL enablePullRequestAutoMerge, and the App installation-token exchange — on
  * 127.0.0.1 with in-memory state and fault injection. Every REST request and response is validated against
  * GitHub's OpenAPI description (./openapi.ts); a violation is recorded and fails the test through
@@ -36,6 +36,8 @@ export interface FakeComment {
   readonly id: number;
   readonly body: string;
   readonly createdAt: string;
+  /** who wrote it (default the bot wildseal runs as) */
+  readonly author?: string;
 }
 
 export interface FakePull {
@@ -51,6 +53,8 @@ export interface FakePull {
   readonly createdAt: string;
   updatedAt: string;
   closedAt: string | null;
+  /** set by mergePullRequest (a person merging on github.com) */
+  mergedAt?: string | null;
   readonly author: string;
   labels: FakeLabel[];
   comments: FakeComment[];
@@ -168,6 +172,23 @@ export class FakeGitHub {
   openPullRequestAs(author: string, p: { head: string; base?: string; title: string; body: string }): FakePull {
     if (!this.#branches.has(p.head)) this.pushBranch(p.head);
     return this.#createPull({ ...p, base: p.base ?? this.defaultBranch, draft: false, author });
+  }
+
+  /** A person merges the PR on github.com: closed, with merged_at. */
+  mergePullRequest(number: number): void {
+    const p = this.pull(number);
+    const t = now();
+    p.state = "closed";
+    p.closedAt = t;
+    p.mergedAt = t;
+    p.autoMerge = null;
+  }
+
+  /** A comment someone left earlier (a person, or an earlier wildseal process). */
+  addComment(number: number, body: string, author = "octocat"): FakeComment {
+    const c: FakeComment = { id: this.#nextId++, body, createdAt: now(), author };
+    this.pull(number).comments.push(c);
+    return c;
   }
 
   pull(number: number): FakePull {
@@ -353,6 +374,8 @@ export class FakeGitHub {
         return this.#addLabels(Number(match.pathParams.issue_number), b);
       case "issues/create-comment":
         return this.#comment(Number(match.pathParams.issue_number), b);
+      case "issues/list-comments":
+        return this.#listComments(Number(match.pathParams.issue_number), url);
       case "git/delete-ref":
         return this.#deleteRef(match.pathParams.ref ?? "");
       default:
@@ -465,22 +488,43 @@ export class FakeGitHub {
     if (p === undefined) return { status: 404, body: { message: "Not Found", documentation_url: DOCS } };
     const c: FakeComment = { id: this.#nextId++, body: String(b.body ?? ""), createdAt: now() };
     p.comments.push(c);
-    const issueUrl = `${this.baseUrl}/repos/${this.owner}/${this.repo}/issues/${number}`;
+    return { status: 201, body: this.#commentJson(number, c) };
+  }
+
+  #commentJson(number: number, c: FakeComment): Record<string, unknown> {
+    const author = c.author ?? BOT;
     return {
-      status: 201,
-      body: {
-        id: c.id,
-        node_id: nodeId("IC", c.id),
-        url: `${this.baseUrl}/repos/${this.owner}/${this.repo}/issues/comments/${c.id}`,
-        html_url: `${this.#web()}/pull/${number}#issuecomment-${c.id}`,
-        issue_url: issueUrl,
-        body: c.body,
-        user: this.#user(BOT),
-        created_at: c.createdAt,
-        updated_at: c.createdAt,
-        author_association: "NONE",
-      },
+      id: c.id,
+      node_id: nodeId("IC", c.id),
+      url: `${this.baseUrl}/repos/${this.owner}/${this.repo}/issues/comments/${c.id}`,
+      html_url: `${this.#web()}/pull/${number}#issuecomment-${c.id}`,
+      issue_url: `${this.baseUrl}/repos/${this.owner}/${this.repo}/issues/${number}`,
+      body: c.body,
+      user: this.#user(author),
+      created_at: c.createdAt,
+      updated_at: c.createdAt,
+      author_association: author === BOT ? "NONE" : "MEMBER",
     };
+  }
+
+  /** Oldest first, paginated like GitHub (Link header), page size capped by maxPerPage. */
+  #listComments(number: number, url: URL): Reply {
+    const p = this.#pulls.get(number);
+    if (p === undefined) return { status: 404, body: { message: "Not Found", documentation_url: DOCS } };
+    const perPage = Math.min(Number(url.searchParams.get("per_page") ?? "30"), this.#opts.maxPerPage ?? 100);
+    const page = Number(url.searchParams.get("page") ?? "1");
+    const items = p.comments.slice((page - 1) * perPage, page * perPage);
+    const lastPage = Math.max(1, Math.ceil(p.comments.length / perPage));
+    const headers: Record<string, string> = {};
+    if (page < lastPage) {
+      const link = (n: number): string => {
+        const u = new URL(url.toString());
+        u.searchParams.set("page", String(n));
+        return `${this.baseUrl}${u.pathname}${u.search}`;
+      };
+      headers.link = `<${link(page + 1)}>; rel="next", <${link(lastPage)}>; rel="last"`;
+    }
+    return { status: 200, body: items.map((c) => this.#commentJson(number, c)), headers };
   }
 
   #deleteRef(ref: string): Reply {
@@ -720,7 +764,7 @@ export class FakeGitHub {
       created_at: p.createdAt,
       updated_at: p.updatedAt,
       closed_at: p.closedAt,
-      merged_at: null,
+      merged_at: p.mergedAt ?? null,
       merge_commit_sha: null,
       assignee: null,
       assignees: [],
@@ -748,11 +792,11 @@ export class FakeGitHub {
     if (variant === "simple") return common;
     return {
       ...common,
-      merged: false,
+      merged: (p.mergedAt ?? null) !== null,
       mergeable: null,
       rebaseable: null,
       mergeable_state: "unknown",
-      merged_by: null,
+      merged_by: (p.mergedAt ?? null) !== null ? this.#user("octocat") : null,
       comments: p.comments.length,
       review_comments: 0,
       maintainer_can_modify: false,
