@@ -19,6 +19,8 @@ export interface RenderCommandOptions {
   readonly removals?: RemovalLimit;
   /** see progress.ts */
   readonly onProgress?: RenderOptions["onProgress"];
+  /** what `--source-file -` reads (the CLI's injected stdin) */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function runRender(
   out: (s: string) => void = (s) => process.stdout.write(s),
   err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
-  const tls = await readTlsSource(opts.sourceFile);
+  const tls = await readTlsSource(opts.sourceFile, opts.stdin === undefined ? {} : { stdin: opts.stdin });
   const result = await renderRepository({
     repoDir: opts.repo,
     tls,
@@ -68,7 +70,7 @@ export async function renderAction(o: RenderFlags, command: Command): Promise<vo
   const progress = progressReporter({ stream: { write: ctx.io.stderr }, isTTY: ctx.io.stderrIsTTY === true, quiet: o.quiet === true, jsonLogs: false });
   try {
     const onProgress = progress.onProgress;
-    ctx.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile, removals, ...(onProgress ? { onProgress } : {}) }, ctx.io.stdout, ctx.io.stderr);
+    ctx.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile, removals, stdin: ctx.io.stdin, ...(onProgress ? { onProgress } : {}) }, ctx.io.stdout, ctx.io.stderr);
   } finally {
     progress.done();
   }

@@ -35,3 +35,13 @@ describe("render progress", () => {
     assert.equal(quiet.stdout.split("\n").length, loud.stdout.split("\n").length, "the result on stdout does not depend on --quiet");
   });
 });
+
+test("render --source-file - reads the Secret from the command's stdin (the key never touches disk)", async () => {
+  const dir = await makeRepo({ clusters: ["prod"], tenants: [{ name: "acme" }] });
+  const { generated } = await makeLeaf();
+  const b64 = (b: string | Buffer): string => Buffer.from(b).toString("base64");
+  const manifest = `apiVersion: v1\nkind: Secret\ntype: kubernetes.io/tls\nmetadata: {name: wildcard, namespace: cert-manager}\ndata:\n  tls.crt: ${b64(generated.certPem)}\n  tls.key: ${b64(generated.keyPem.reveal())}\n`;
+  const r = await runCli(["render", "--repo", dir, "--source-file", "-"], { stdin: manifest });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^add {4}prod\/acme\n/);
+});
