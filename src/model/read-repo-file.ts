@@ -1,4 +1,5 @@
-import { lstat, open, realpath, stat } from "node:fs/promises";
+import { lstatSync, realpathSync } from "node:fs";
+import { readRegularFileSync } from "../regular-file.ts";
 import { join } from "node:path";
 import type { Diagnostic } from "../errors.ts";
 import { DEFAULT_MAX_YAML_BYTES, tooLargeDiagnostic } from "../yaml/load.ts";
@@ -29,34 +30,29 @@ export async function readRepoFile(repoRoot: string, relPath: string, maxBytes =
 export async function readFileInCheckedFolder(repoRoot: string, relPath: string, maxBytes = DEFAULT_MAX_YAML_BYTES): Promise<RepoFileRead> {
   const abs = join(repoRoot, relPath);
   const at = (message: string): RepoFileRead => ({ kind: "refused", diagnostic: { path: relPath, line: 1, col: 1, message } });
+  // synchronous: the tenants are thousands of small files (see regular-file.ts)
   let real = abs;
-  let size: number;
   try {
-    const link = await lstat(abs);
-    let target = link;
-    if (link.isSymbolicLink()) {
-      real = await realpath(abs);
-      if (!isInside(await realpath(repoRoot), real)) {
+    if (lstatSync(abs).isSymbolicLink()) {
+      real = realpathSync(abs);
+      if (!isInside(realpathSync(repoRoot), real)) {
         return at("symlink points outside the repository: replace it with a regular file");
       }
-      target = await stat(real);
     }
-    // checked before opening: opening a FIFO would block
-    if (!target.isFile()) return at("not a regular file: remove it or replace it with a YAML file");
-    size = target.size;
   } catch (e) {
     if (isNotFound(e)) return { kind: "missing" };
     throw e;
   }
-  if (size > maxBytes) return { kind: "refused", diagnostic: tooLargeDiagnostic(relPath, size, maxBytes) };
-  const handle = await open(real, "r");
-  try {
-    const buf = await handle.readFile();
-    // the file may have grown since lstat
-    if (buf.length > maxBytes) return { kind: "refused", diagnostic: tooLargeDiagnostic(relPath, buf.length, maxBytes) };
-    return { kind: "ok", text: buf.toString("utf8") };
-  } finally {
-    await handle.close();
+  const r = readRegularFileSync(real, maxBytes);
+  switch (r.kind) {
+    case "missing":
+      return { kind: "missing" };
+    case "not-regular":
+      return at("not a regular file: remove it or replace it with a YAML file");
+    case "too-large":
+      return { kind: "refused", diagnostic: tooLargeDiagnostic(relPath, r.size, maxBytes) };
+    case "ok":
+      return { kind: "ok", text: r.bytes.toString("utf8") };
   }
 }
 

@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { lstat, mkdir, open, readdir, realpath, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, open, realpath, rename, rm, unlink } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { InvalidInputError } from "../errors.ts";
 import type { Diagnostic } from "../errors.ts";
 import type { ExistingClusterOutput, ExistingTenantOutput, ExistingTree } from "./plan.ts";
 import { isDnsLabel } from "../model/names.ts";
 import { GENERATED_PREFIX, KUSTOMIZATION, assertInside, outputPath, outputRoot } from "./tree.ts";
-import { mapLimit, READ_CONCURRENCY } from "../map-limit.ts";
+import { lstatSync, readdirSync } from "node:fs";
+import { readRegularFileSync } from "../regular-file.ts";
 import { SHARED_FOLDER } from "./shared-layout.ts";
 import { lstatOrUndefined } from "../lstat-or-undefined.ts";
 
@@ -24,27 +25,27 @@ const OVERSIZE = Buffer.alloc(0);
 
 
 /** A file below the output folder: ours (header present; bytes, or OVERSIZE when too big to keep) or not. */
-type OutputFile = { readonly kind: "generated"; readonly bytes: Buffer } | { readonly kind: "foreign" };
+type OutputFile = { readonly kind: "generated"; readonly bytes: Buffer } | { readonly kind: "foreign" } | { readonly kind: "gone" };
 
 const PREFIX = Buffer.from(GENERATED_PREFIX, "utf8");
 /** `.<12 hex>.wildseal-tmp`: writeFileAtomic's temporary file, left behind by a crash. */
 const TEMP_LEFTOVER = /^\.[0-9a-f]{12}\.wildseal-tmp$/;
 
-async function readOutputFile(path: string, name: string): Promise<OutputFile> {
-  const handle = await open(path, "r");
-  try {
-    const { size } = await handle.stat();
-    if (size > MAX_RENDERED_FILE_BYTES) {
-      const head = Buffer.alloc(PREFIX.length);
-      const { bytesRead } = await handle.read(head, 0, head.length, 0);
-      return bytesRead === PREFIX.length && head.equals(PREFIX) ? { kind: "generated", bytes: OVERSIZE } : { kind: "foreign" };
+function readOutputFile(path: string, name: string): OutputFile {
+  const r = readRegularFileSync(path, MAX_RENDERED_FILE_BYTES, PREFIX.length);
+  switch (r.kind) {
+    case "missing":
+      return { kind: "gone" };
+    case "not-regular":
+      return { kind: "foreign" }; // a FIFO, socket or device: certainly not ours
+    case "too-large":
+      return r.head.equals(PREFIX) ? { kind: "generated", bytes: OVERSIZE } : { kind: "foreign" };
+    case "ok": {
+      const bytes = r.bytes;
+      // an empty file holds nothing to protect, and is what a crash can leave of an unsynced write
+      if (bytes.length === 0 || bytes.subarray(0, PREFIX.length).equals(PREFIX) || TEMP_LEFTOVER.test(name)) return { kind: "generated", bytes };
+      return { kind: "foreign" };
     }
-    const bytes = await handle.readFile();
-    // an empty file holds nothing to protect, and is what a crash can leave of an unsynced write
-    if (bytes.length === 0 || bytes.subarray(0, PREFIX.length).equals(PREFIX) || TEMP_LEFTOVER.test(name)) return { kind: "generated", bytes };
-    return { kind: "foreign" };
-  } finally {
-    await handle.close();
   }
 }
 
@@ -104,60 +105,61 @@ export async function readExistingTree(
   const tree = new Map<string, ExistingClusterOutput>();
   const refused: Diagnostic[] = [];
   const foreign: string[] = [];
-  const claim = async (path: string, name: string): Promise<Buffer | undefined> => {
-    const f = await readOutputFile(path, name);
+  // Synchronous reads (see regular-file.ts): many small files.
+  const claim = (path: string, name: string): Buffer | undefined => {
+    const f = readOutputFile(path, name);
     if (f.kind === "foreign") foreign.push(path);
     return f.kind === "generated" ? f.bytes : undefined;
   };
   /** A file or folder outside wildseal's layout: left alone, but only if everything in it is generated. */
-  const claimStray = async (path: string): Promise<void> => {
-    const st = await lstat(path);
+  const claimStray = (path: string): void => {
+    const st = lstatSync(path);
     if (st.isSymbolicLink()) refused.push(symlinkRefused(repoDir, path));
-    else if (st.isFile()) await claim(path, basename(path));
-    else if (st.isDirectory()) for (const e of await readdirOrEmpty(path)) await claimStray(join(path, e.name));
+    else if (st.isFile()) claim(path, basename(path));
+    else if (st.isDirectory()) for (const e of readdirSyncOrEmpty(path)) claimStray(join(path, e.name));
     else foreign.push(path); // a FIFO or socket: certainly not ours
   };
 
   // List every cluster folder first, then read all tenant folders with one bounded pool: many small
   // files, and the total is known for progress.
   const clusters: { readonly name: string; readonly dir: string; index: Buffer | undefined; readonly tenantDirs: string[]; shared: boolean }[] = [];
-  for (const c of await readdirOrEmpty(root)) {
+  for (const c of readdirSyncOrEmpty(root)) {
     const cdir = join(root, c.name);
     if (c.isSymbolicLink()) refused.push(symlinkRefused(repoDir, cdir));
-    else if (!c.isDirectory() || !isDnsLabel(c.name)) await claimStray(cdir);
+    else if (!c.isDirectory() || !isDnsLabel(c.name)) claimStray(cdir);
     else {
       const cluster = { name: c.name, dir: cdir, index: undefined as Buffer | undefined, tenantDirs: [] as string[], shared: false };
-      for (const t of await readdirOrEmpty(cdir)) {
+      for (const t of readdirSyncOrEmpty(cdir)) {
         const tpath = join(cdir, t.name);
         if (t.isSymbolicLink()) refused.push(symlinkRefused(repoDir, tpath));
-        else if (t.isFile() && t.name === KUSTOMIZATION) cluster.index = await claim(tpath, t.name);
+        else if (t.isFile() && t.name === KUSTOMIZATION) cluster.index = claim(tpath, t.name);
         else if (t.isDirectory() && isDnsLabel(t.name)) cluster.tenantDirs.push(t.name);
         else if (t.isDirectory() && t.name === SHARED_FOLDER) cluster.shared = true; // the shared layout's sealed base
-        else await claimStray(tpath);
+        else claimStray(tpath);
       }
       clusters.push(cluster);
     }
   }
   const folders = clusters.flatMap((c) => c.tenantDirs.map((name) => ({ cluster: c, name })));
-  const readFolder = async (tpath: string): Promise<ExistingTenantOutput> => {
+  const readFolder = (tpath: string): ExistingTenantOutput => {
     const files = new Map<string, Buffer>();
-    for (const f of await readdirOrEmpty(tpath)) {
+    for (const f of readdirSyncOrEmpty(tpath)) {
       const fpath = join(tpath, f.name);
       if (f.isSymbolicLink()) refused.push(symlinkRefused(repoDir, fpath));
       else if (f.isFile()) {
-        const bytes = await claim(fpath, f.name);
+        const bytes = claim(fpath, f.name);
         if (bytes !== undefined) files.set(f.name, bytes);
       } else {
         // a stray folder: cleaned with the tenant when everything in it is generated
-        await claimStray(fpath);
+        claimStray(fpath);
         files.set(f.name, OVERSIZE);
       }
     }
     return { files };
   };
   let done = 0;
-  const read = await mapLimit(folders, READ_CONCURRENCY, async ({ cluster, name }) => {
-    const out = await readFolder(join(cluster.dir, name));
+  const read = folders.map(({ cluster, name }) => {
+    const out = readFolder(join(cluster.dir, name));
     onRead?.(++done, folders.length);
     return out;
   });
@@ -165,7 +167,7 @@ export async function readExistingTree(
   folders.forEach((f, i) => byCluster.get(f.cluster.name)?.set(f.name, read[i] as ExistingTenantOutput));
   for (const c of clusters) {
     const tenants = byCluster.get(c.name) ?? new Map<string, ExistingTenantOutput>();
-    if (c.shared) tree.set(c.name, { index: c.index, tenants, shared: await readFolder(join(c.dir, SHARED_FOLDER)) });
+    if (c.shared) tree.set(c.name, { index: c.index, tenants, shared: readFolder(join(c.dir, SHARED_FOLDER)) });
     else tree.set(c.name, { index: c.index, tenants });
   }
 
@@ -177,9 +179,9 @@ export async function readExistingTree(
   return tree;
 }
 
-async function readdirOrEmpty(dir: string) {
+function readdirSyncOrEmpty(dir: string) {
   try {
-    return (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return [];
