@@ -179,6 +179,20 @@ export async function readExistingTree(
   return tree;
 }
 
+/**
+ * readExistingTree for the read-only commands (status, tenant list): a symlink or a foreign file
+ * becomes problems to report, and the answer is undefined, instead of an error.
+ */
+export async function readExistingTreeOrReport(repoDir: string, output: string, problems: Diagnostic[]): Promise<ExistingTree | undefined> {
+  try {
+    return await readExistingTree(repoDir, output);
+  } catch (e) {
+    if (!(e instanceof InvalidInputError)) throw e;
+    problems.push(...e.diagnostics);
+    return undefined;
+  }
+}
+
 function readdirSyncOrEmpty(dir: string) {
   try {
     return readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -230,16 +244,31 @@ export async function writeTenantFolder(
   const dir = outputPath(repoDir, output, cluster, tenant);
   // a folder read before planning exists: one syscall less per rewritten tenant
   if (existing === undefined) await mkdir(dir, { recursive: true });
+  await makeFolderHold(repoDir, dir, (name) => outputPath(repoDir, output, cluster, tenant, name), files, existing, counts);
+}
+
+/**
+ * Makes the existing folder `dir` hold exactly `files`: writes what differs (at `pathOf(name)`, which
+ * validates the name), removes what is no longer wanted (files readExistingTree proved generated).
+ */
+export async function makeFolderHold(
+  repoDir: string,
+  dir: string,
+  pathOf: (name: string) => string,
+  files: ReadonlyMap<string, string>,
+  existing: ExistingTenantOutput | undefined,
+  counts: WriteCounts,
+): Promise<void> {
   for (const [name, text] of files) {
     const have = existing?.files.get(name);
     if (have !== undefined && have.equals(Buffer.from(text, "utf8"))) continue;
-    const path = outputPath(repoDir, output, cluster, tenant, name);
+    const path = pathOf(name);
     await writeFileAtomic(path, text);
     counts.written.push(relative(repoDir, path));
   }
   for (const name of existing?.files.keys() ?? []) {
     if (files.has(name)) continue;
-    // not a generated name (e.g. a stray temp file): still inside this tenant folder, checked below
+    // not a generated name (e.g. a stray temp file): still inside this folder, checked below
     const path = join(dir, name);
     assertInside(dir, path);
     await rm(path, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { join, relative } from "node:path";
 import { InvalidInputError } from "../errors.ts";
 import { lstatOrUndefined } from "../lstat-or-undefined.ts";
 import type { ExistingTenantOutput } from "./plan.ts";
-import { writeFileAtomic, type WriteCounts } from "./rendered-files.ts";
+import { makeFolderHold, type WriteCounts } from "./rendered-files.ts";
 import { SHARED_FILE, SHARED_FOLDER } from "./shared-layout.ts";
 import { KUSTOMIZATION, assertInside, outputPath } from "./tree.ts";
 
@@ -34,21 +34,7 @@ export async function writeSharedFolder(
 ): Promise<void> {
   const dir = sharedPath(repoDir, output, cluster);
   await mkdir(dir, { recursive: true });
-  for (const [name, text] of files) {
-    const have = existing?.files.get(name);
-    if (have !== undefined && have.equals(Buffer.from(text, "utf8"))) continue;
-    const path = sharedPath(repoDir, output, cluster, name);
-    await writeFileAtomic(path, text);
-    counts.written.push(relative(repoDir, path));
-  }
-  for (const name of existing?.files.keys() ?? []) {
-    if (files.has(name)) continue;
-    // a stray generated file (readExistingTree proved it is wildseal's): still inside _shared/
-    const path = join(dir, name);
-    assertInside(dir, path);
-    await rm(path, { recursive: true, force: true });
-    counts.removed.push(relative(repoDir, path));
-  }
+  await makeFolderHold(repoDir, dir, (name) => sharedPath(repoDir, output, cluster, name), files, existing, counts);
 }
 
 /** Deletes `_shared/` (no tenant folder uses it any more). */

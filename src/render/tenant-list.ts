@@ -1,6 +1,6 @@
 import type { Diagnostic } from "../errors.ts";
 import { InvalidInputError } from "../errors.ts";
-import { readExistingTree } from "./rendered-files.ts";
+import { readExistingTreeOrReport } from "./rendered-files.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "./sealed-secret-document.ts";
 import { SHARED_FOLDER, usesShared } from "./shared-layout.ts";
 import { rfc3339 } from "../rfc3339.ts";
@@ -64,14 +64,8 @@ export async function listTenants(repoDir: string, lastChange: (file: string) =>
 /** `cluster/tenant` → the cert-not-after of the SealedSecret in that tenant's output folder. */
 async function committedNotAfter(repoDir: string, config: WildsealConfig, problems: Diagnostic[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  let tree;
-  try {
-    tree = await readExistingTree(repoDir, config.output);
-  } catch (e) {
-    if (!(e instanceof InvalidInputError)) throw e;
-    problems.push(...e.diagnostics);
-    return out;
-  }
+  const tree = await readExistingTreeOrReport(repoDir, config.output, problems);
+  if (tree === undefined) return out;
   const notAfterIn = (files: ReadonlyMap<string, Buffer>, folder: string): string | undefined => {
     let found: string | undefined;
     for (const [file, bytes] of files) {

@@ -3,7 +3,7 @@ import { InvalidInputError } from "../errors.ts";
 import { loadRepositoryModel } from "../model/load-repository.ts";
 import type { WildsealConfig } from "../model/types.ts";
 import { assertRepository } from "../render/check-repository.ts";
-import { readExistingTree } from "../render/rendered-files.ts";
+import { readExistingTreeOrReport } from "../render/rendered-files.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "../render/sealed-secret-document.ts";
 import { SHARED_FOLDER, usesShared } from "../render/shared-layout.ts";
 import { rfc3339 } from "../rfc3339.ts";
@@ -94,14 +94,8 @@ export async function committedCertificates(
   problems: Diagnostic[],
 ): Promise<Map<string, { readonly certificate: CommittedCertificate; readonly folder: string }>> {
   const out = new Map<string, { certificate: CommittedCertificate; folder: string }>();
-  let tree;
-  try {
-    tree = await readExistingTree(repoDir, config.output);
-  } catch (e) {
-    if (!(e instanceof InvalidInputError)) throw e;
-    problems.push(...e.diagnostics);
-    return out;
-  }
+  const tree = await readExistingTreeOrReport(repoDir, config.output, problems);
+  if (tree === undefined) return out;
   const certificateIn = (files: ReadonlyMap<string, Buffer>, folder: string): CommittedCertificate | undefined => {
     let found: CommittedCertificate | undefined;
     for (const [file, bytes] of files) {
