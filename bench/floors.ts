@@ -5,16 +5,21 @@
  *
  *   node --import tsx bench/floors.ts crypto REPO SOURCE N   # node:crypto sealing what a cold render of REPO seals
  *   node --import tsx bench/floors.ts io REPO                # read and hash every input and output file of REPO
+ *   node --import tsx bench/floors.ts write REPO             # write a copy of REPO's rendered/ tree (not a target's floor)
  *
  * crypto: the same items (every item of the TLS Secret SOURCE, for each of the N tenants), bound to the
  * same strict labels (`<tenant>/wildcard-tls`), for the same RSA-4096 certificates (each tenant's
  * cluster's), with the project's sealValue (RSA-OAEP + AES-256-GCM on node:crypto): one thread, no I/O.
  * io: everything under tenants/, templates/, clusters/ and rendered/, read and SHA-256-hashed file by
  * file in one thread: what deciding "nothing changed" cannot avoid.
+ * write: the cold render's output written again into a fresh folder, mkdir and one write per file, no
+ * rename, one thread: what writing the tree costs on this file system, which the sealing floor leaves
+ * out (printed beside the cold render to explain it, not a target).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { clusterOf, CLUSTERS, SECRET_NAME, tenantName } from "./world.ts";
 
 async function crypto(repo: string, source: string, n: number): Promise<Record<string, number>> {
@@ -58,6 +63,33 @@ function io(repo: string): Record<string, number> {
   return { ms: performance.now() - started, files, bytes };
 }
 
+function write(repo: string): Record<string, number> {
+  const files: [string, Buffer][] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name), join(rel, e.name));
+      else if (e.isFile()) files.push([join(rel, e.name), readFileSync(join(dir, e.name))]);
+    }
+  };
+  walk(join(repo, "rendered"), "");
+  const target = mkdtempSync(join(tmpdir(), "wildseal-bench-write-"));
+  try {
+    const started = performance.now();
+    const made = new Set<string>();
+    for (const [rel, data] of files) {
+      const dir = dirname(join(target, rel));
+      if (!made.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        made.add(dir);
+      }
+      writeFileSync(join(target, rel), data);
+    }
+    return { ms: performance.now() - started, files: files.length };
+  } finally {
+    rmSync(target, { recursive: true, force: true });
+  }
+}
+
 const [kind, repo, source, n] = process.argv.slice(2);
-const result = kind === "crypto" ? await crypto(repo as string, source as string, Number(n)) : io(repo as string);
+const result = kind === "crypto" ? await crypto(repo as string, source as string, Number(n)) : kind === "write" ? write(repo as string) : io(repo as string);
 process.stdout.write(`${JSON.stringify({ ...result, peakRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`);
