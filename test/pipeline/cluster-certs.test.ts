@@ -1,4 +1,5 @@
 import { after, before, test } from "node:test";
+import fs from "node:fs";
 import fsPromises from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
 import { basename } from "node:path";
@@ -436,21 +437,31 @@ test("watch: a key the controller renews is picked up by the next resync and res
 });
 
 /**
- * Counts the files named `name` opened for reading while `fn` runs, by wrapping fs/promises' open
- * (what readRepoFile reads with) for every module: git runs in child processes and is not counted.
+ * Counts the files named `name` opened while `fn` runs, by wrapping node:fs's openSync (what
+ * readRepoFile reads with, through readRegularFileSync) and fs/promises' open for every module, so a
+ * reader moved from one to the other is still counted; git runs in child processes and is not.
  */
 async function countOpens<T>(name: string, fn: () => Promise<T>): Promise<{ result: T; opens: number }> {
-  const original = fsPromises.open;
+  const originalSync = fs.openSync;
+  const originalAsync = fsPromises.open;
   let opens = 0;
-  fsPromises.open = ((path: Parameters<typeof original>[0], ...rest: unknown[]) => {
+  const count = (path: unknown): void => {
     if (basename(String(path)) === name) opens++;
-    return (original as (...a: unknown[]) => ReturnType<typeof original>)(path, ...rest);
-  }) as typeof original;
+  };
+  fs.openSync = ((path: Parameters<typeof originalSync>[0], ...rest: unknown[]) => {
+    count(path);
+    return (originalSync as (...a: unknown[]) => number)(path, ...rest);
+  }) as typeof originalSync;
+  fsPromises.open = ((path: Parameters<typeof originalAsync>[0], ...rest: unknown[]) => {
+    count(path);
+    return (originalAsync as (...a: unknown[]) => ReturnType<typeof originalAsync>)(path, ...rest);
+  }) as typeof originalAsync;
   syncBuiltinESMExports();
   try {
     return { result: await fn(), opens };
   } finally {
-    fsPromises.open = original;
+    fs.openSync = originalSync;
+    fsPromises.open = originalAsync;
     syncBuiltinESMExports();
   }
 }
