@@ -6,6 +6,10 @@ import { renderRepository } from "../render/render-repository.ts";
 import type { RenderOptions, RenderResult } from "../render/render-repository.ts";
 import { progressReporter } from "./progress.ts";
 import { readTlsSource } from "../tls/tls-material.ts";
+import type { TlsMaterial } from "../tls/types.ts";
+import { UsageError } from "../errors.ts";
+import { loadConfig } from "../model/load-config.ts";
+import { certificateNameOf, parseSourceFileArgs } from "./source-files.ts";
 import type { RemovalLimit } from "../render/removal-policy.ts";
 import { removalsFromFlags } from "./removal-flags.ts";
 import type { RenderFlags } from "./render.ts";
@@ -14,7 +18,10 @@ import type { RenderFlags } from "./render.ts";
 
 export interface RenderCommandOptions {
   readonly repo: string;
+  /** the one certificate; with `certificateFiles`, only how diagnostics about the render name it */
   readonly sourceFile: string;
+  /** several certificates: name → --source-file path */
+  readonly certificateFiles?: ReadonlyMap<string, string>;
   readonly parallel?: boolean;
   readonly removals?: RemovalLimit;
   /** see progress.ts */
@@ -40,6 +47,11 @@ export function summaryLines(result: RenderResult): string[] {
   }
   const changed = result.changes.length - kept - held;
   const heldPart = held > 0 ? `, ${held} held` : "";
+  if (result.leaves !== undefined) {
+    const certs = [...result.leaves].map(([name, leaf]) => `${name} ${leaf.sha256} (notAfter ${leaf.notAfter.toISOString()})`);
+    lines.push(`${changed} changed${heldPart}, ${kept} unchanged; certificates ${certs.join(", ")}`);
+    return lines;
+  }
   lines.push(`${changed} changed${heldPart}, ${kept} unchanged; certificate ${result.leaf.sha256} (notAfter ${result.leaf.notAfter.toISOString()})`);
   return lines;
 }
@@ -49,10 +61,15 @@ export async function runRender(
   out: (s: string) => void = (s) => process.stdout.write(s),
   err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
-  const tls = await readTlsSource(opts.sourceFile, opts.stdin === undefined ? {} : { stdin: opts.stdin });
+  const stdin = opts.stdin === undefined ? {} : { stdin: opts.stdin };
+  const certificates = new Map<string, { tls: TlsMaterial; label: string }>();
+  for (const [name, path] of opts.certificateFiles ?? []) certificates.set(name, { tls: await readTlsSource(path, stdin), label: path });
+  const first = [...certificates.values()][0];
+  const tls = first !== undefined ? first.tls : await readTlsSource(opts.sourceFile, stdin);
   const result = await renderRepository({
     repoDir: opts.repo,
     tls,
+    ...(certificates.size > 0 ? { certificates } : {}),
     sourceLabel: opts.sourceFile,
     ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
     ...(opts.removals !== undefined ? { removals: opts.removals } : {}),
@@ -63,6 +80,27 @@ export async function runRender(
   return result.diagnostics.length > 0 ? ExitCode.invalidInput : ExitCode.ok;
 }
 
+/**
+ * --source-file as runRender takes it: a bare PATH for a config of one certificate, else NAME=PATH
+ * for each of the config's certificates (checked against wildseal.yaml; a config that does not
+ * load is the render's to report).
+ */
+export async function sourceFilesFor(repo: string, values: readonly string[]): Promise<Pick<RenderCommandOptions, "sourceFile" | "certificateFiles">> {
+  const args = parseSourceFileArgs(values);
+  const { config } = await loadConfig(repo);
+  const names = config?.certificates.map((c) => c.name) ?? [];
+  const [only] = args;
+  if (only !== undefined && args.length === 1 && names.length <= 1) {
+    if (config !== undefined) certificateNameOf(only, names);
+    return { sourceFile: only.path };
+  }
+  const files = new Map<string, string>();
+  for (const a of args) files.set(certificateNameOf(a, names), a.path);
+  const missing = names.filter((n) => !files.has(n));
+  if (missing.length > 0) throw new UsageError(`wildseal.yaml lists ${names.length} certificates: give --source-file NAME=PATH for ${missing.join(", ")} too`);
+  return { sourceFile: only?.path ?? "", certificateFiles: files };
+}
+
 /** The action of `wildseal render` (registered in render.ts, loaded when the command runs). */
 export async function renderAction(o: RenderFlags, command: Command): Promise<void> {
   const ctx = cliContext(command);
@@ -70,7 +108,8 @@ export async function renderAction(o: RenderFlags, command: Command): Promise<vo
   const progress = progressReporter({ stream: { write: ctx.io.stderr }, isTTY: ctx.io.stderrIsTTY === true, quiet: o.quiet === true, jsonLogs: false });
   try {
     const onProgress = progress.onProgress;
-    ctx.exitCode = await runRender({ repo: o.repo, sourceFile: o.sourceFile, removals, stdin: ctx.io.stdin, ...(onProgress ? { onProgress } : {}) }, ctx.io.stdout, ctx.io.stderr);
+    const sources = await sourceFilesFor(o.repo, o.sourceFile);
+    ctx.exitCode = await runRender({ repo: o.repo, ...sources, removals, stdin: ctx.io.stdin, ...(onProgress ? { onProgress } : {}) }, ctx.io.stdout, ctx.io.stderr);
   } finally {
     progress.done();
   }

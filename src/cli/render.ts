@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { addRemovalOptions, type RemovalFlags } from "./removal-flags.ts";
+import { collect } from "./source-files.ts";
 
 /** --quiet of `render` and `sync`. */
 export const QUIET_HELP = "no progress on stderr (shown for renders of 1,000 tenants or more: a bar on a terminal, a line every 2 s otherwise)";
@@ -12,7 +13,8 @@ export const QUIET_HELP = "no progress on stderr (shown for renders of 1,000 ten
  */
 export interface RenderFlags extends RemovalFlags {
   readonly repo: string;
-  readonly sourceFile: string;
+  /** `[NAME=]PATH`, repeatable (source-files.ts) */
+  readonly sourceFile: readonly string[];
   readonly quiet?: boolean;
 }
 
@@ -20,7 +22,11 @@ export function register(program: Command): void {
   addRemovalOptions(program.command("render"))
     .description("render rendered/<cluster>/<tenant>/ from tenants/ and templates/ with the given certificate (no commit)")
     .option("--repo <dir>", "the GitOps repository (a local folder)", ".")
-    .requiredOption("--source-file <path>", "the TLS Secret: a manifest (YAML/JSON, - for stdin) or a folder with tls.crt and tls.key")
+    .requiredOption(
+      "--source-file <[name=]path>",
+      "the TLS Secret: a manifest (YAML/JSON, - for stdin) or a folder with tls.crt and tls.key; with several certificates (spec.certificates) NAME=PATH, once per certificate",
+      collect,
+    )
     .option("-q, --quiet", QUIET_HELP)
     .action(async (o: RenderFlags, command: Command) => (await import("./render-action.ts")).renderAction(o, command));
 }

@@ -12,18 +12,50 @@ import { loadSigningKey, SIGNING_KEY_ENV, type SigningKey } from "../git/signing
 import { removalsFromFlags } from "./removal-flags.ts";
 import { progressReporter } from "./progress.ts";
 import { count, parseMaxAttempts, warnAboutUrlPassword, type CommitFlags, type ControllerCertFlags, type DeliveryFlags, type SourceFlags, type SyncFlags } from "./sync.ts";
+import { parseSourceFileArgs } from "./source-files.ts";
 
 /** `wildseal sync`'s work, and the flag → value conversions it shares with `watch` (flags: sync.ts). */
 
-/** Exactly one of --source-file / --source-secret. Shared with `watch`. */
+/** Exactly one of --source-file / --source-secret (the first certificate's, when named). Shared with `watch`. */
 export function sourceFromFlags(f: SourceFlags): CertificateSource {
-  if ((f.sourceFile === undefined) === (f.sourceSecret === undefined)) {
-    throw new UsageError("give exactly one of --source-file PATH or --source-secret NS/NAME");
-  }
-  if (f.sourceFile !== undefined) return { kind: "file", path: f.sourceFile };
-  const ref = parseSecretRef(f.sourceSecret ?? "");
-  if (ref === undefined) throw new UsageError(`--source-secret must be NAMESPACE/NAME, got "${f.sourceSecret}"`);
-  return { kind: "kubernetes", ...ref };
+  const [first] = sourcesFromFlags(f);
+  if (first === undefined) throw new UsageError("give exactly one of --source-file PATH or --source-secret NS/NAME");
+  return first.source;
+}
+
+/**
+ * Every --source-file and --source-secret, in order, each with the certificate it names (absent:
+ * the bare one-certificate form). Bare forms: exactly one, of either flag; named: any number, each
+ * certificate once, either flag.
+ */
+function sourcesFromFlags(f: SourceFlags): { readonly certificate?: string; readonly source: CertificateSource }[] {
+  const files = parseSourceFileArgs(f.sourceFile ?? []);
+  const secrets = parseSourceFileArgs(f.sourceSecret ?? [], "--source-secret", "NS/NAME");
+  const all = [
+    ...files.map((a) => ({ ...(a.certificate === undefined ? {} : { certificate: a.certificate }), source: { kind: "file", path: a.path } as CertificateSource })),
+    ...secrets.map((a) => {
+      const ref = parseSecretRef(a.path);
+      if (ref === undefined) throw new UsageError(`--source-secret must be [NAME=]NAMESPACE/NAME, got "${a.certificate === undefined ? "" : `${a.certificate}=`}${a.path}"`);
+      return { ...(a.certificate === undefined ? {} : { certificate: a.certificate }), source: { kind: "kubernetes", ...ref } as CertificateSource };
+    }),
+  ];
+  const bare = all.filter((a) => a.certificate === undefined).length;
+  if (all.length === 0 || (bare > 0 && all.length > 1)) throw new UsageError("give exactly one of --source-file PATH or --source-secret NS/NAME (several certificates: NAME=PATH or NAME=NS/NAME for each)");
+  const names = all.map((a) => a.certificate);
+  const twice = names.find((n, i) => n !== undefined && names.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`certificate ${twice} is given twice (--source-file / --source-secret): give each certificate once`);
+  return all;
+}
+
+/**
+ * `--source-file NAME=PATH` / `--source-secret NAME=NS/NAME` (several certificates): name → source;
+ * undefined for the bare one-certificate form. Whether the names are the config's is checked by the
+ * render (after the clone), which refuses to render with a certificate missing or unknown.
+ */
+export function certificatesFromFlags(f: SourceFlags): Map<string, CertificateSource> | undefined {
+  const all = sourcesFromFlags(f);
+  if (all.every((a) => a.certificate === undefined)) return undefined;
+  return new Map(all.map((a) => [a.certificate ?? "", a.source]));
 }
 
 /** The commit identity and the checked signing key; usage errors name the flag or variable. */
@@ -103,6 +135,7 @@ export async function syncAction(flags: SyncFlags & { readonly quiet?: boolean }
   const maxAttempts = parseMaxAttempts(flags.maxAttempts);
   warnAboutUrlPassword(flags.repo, ctx.io.stderr);
   const commit = await commitFromFlags(flags, ctx.io.env);
+  const certificates = certificatesFromFlags(flags);
   const progress = progressReporter({ stream: { write: ctx.io.stderr }, isTTY: ctx.io.stderrIsTTY === true, quiet: flags.quiet === true, jsonLogs: false });
   const onProgress = progress.onProgress;
   const outcome = await sync({
@@ -111,6 +144,7 @@ export async function syncAction(flags: SyncFlags & { readonly quiet?: boolean }
     repo: flags.repo,
     branch: validateBranchName(flags.branch),
     source: sourceFromFlags(flags),
+    ...(certificates === undefined ? {} : { certificates }),
     delivery: await deliveryFromFlags(flags, ctx.io.env),
     credentials: credentialsFromEnv(ctx.io.env),
     maxAttempts,

@@ -5,6 +5,7 @@ import { AUTHOR_HELP } from "../git/commit-identity.ts";
 import { SIGNING_KEY_HELP } from "../git/signing.ts";
 import { addRemovalOptions, type RemovalFlags } from "./removal-flags.ts";
 import { QUIET_HELP } from "./render.ts";
+import { collect } from "./source-files.ts";
 
 /**
  * `wildseal sync --repo URL|PATH (--source-file PATH | --source-secret NS/NAME) [--mode push|pull-request] [--branch main]`
@@ -16,8 +17,10 @@ import { QUIET_HELP } from "./render.ts";
  */
 
 export interface SourceFlags {
-  readonly sourceFile?: string;
-  readonly sourceSecret?: string;
+  /** `[NAME=]PATH`, repeatable (source-files.ts): NAME=PATH for sync with several certificates */
+  readonly sourceFile?: readonly string[];
+  /** `[NAME=]NS/NAME`, repeatable like --source-file */
+  readonly sourceSecret?: readonly string[];
 }
 
 /** Where a commit goes and how: shared by `sync` and `watch` (see addDeliveryOptions). */
@@ -59,8 +62,16 @@ export const RESEAL_ON_ROTATION_HELP =
 export function addDeliveryOptions(command: Command): Command {
   return command
     .requiredOption("--repo <url|path>", "the GitOps repository: a local path or a Git URL (worked on in a private clone)")
-    .option("--source-file <path>", "the TLS Secret: a manifest (YAML/JSON) or a folder with tls.crt and tls.key")
-    .option("--source-secret <ns/name>", "the TLS Secret in Kubernetes (in-cluster config or $KUBECONFIG)")
+    .option(
+      "--source-file <[name=]path>",
+      "the TLS Secret: a manifest (YAML/JSON) or a folder with tls.crt and tls.key; sync with several certificates (spec.certificates): NAME=PATH, once per certificate",
+      collect,
+    )
+    .option(
+      "--source-secret <[name=]ns/name>",
+      "the TLS Secret in Kubernetes (in-cluster config or $KUBECONFIG); with several certificates (spec.certificates) NAME=NS/NAME, once per certificate",
+      collect,
+    )
     .option("--mode <mode>", "push | pull-request", "push")
     .option("--branch <name>", "the branch Flux/Argo CD follow", "main")
     .option("--label <name>", "pull-request label (repeatable; default wildseal)", (v: string, acc: string[]) => [...acc, v], [] as string[])

@@ -8,6 +8,8 @@ import type { RepositoryCheck } from "../render/check-repository.ts";
 import { readTlsSource } from "../tls/tls-material.ts";
 import type { TlsMaterial } from "../tls/types.ts";
 import { cliContext } from "./io.ts";
+import { loadConfig } from "../model/load-config.ts";
+import { certificateNameOf, parseSourceFileArgs } from "./source-files.ts";
 import { FORMATS, githubAnnotation, githubError, summaryLine, type ValidateFlags } from "./validate.ts";
 
 /** Repository paths as seen from the working directory (GitHub resolves annotation files from the checkout root). */
@@ -34,6 +36,15 @@ export async function readSourceForCheck(
   }
 }
 
+/**
+ * Checks the --source-file names against wildseal.yaml's certificates (a UsageError says which
+ * name is wrong); a config that does not load is checkRepository's to report, so nothing is checked.
+ */
+async function certificateNamesOf(repo: string, check: (names: readonly string[]) => void): Promise<void> {
+  const { config } = await loadConfig(repo);
+  if (config !== undefined) check(config.certificates.map((c) => c.name));
+}
+
 /** The action of `wildseal validate` (registered in validate.ts, loaded when the command runs). */
 export async function validateAction(o: ValidateFlags, command: Command): Promise<void> {
   const ctx = cliContext(command);
@@ -42,13 +53,30 @@ export async function validateAction(o: ValidateFlags, command: Command): Promis
   const now = new Date();
   let report: RepositoryCheck;
   let sourceProblems: Diagnostic[] = [];
+  const args = parseSourceFileArgs(o.sourceFile ?? []);
+  const bare = args.length === 1 && args[0]?.certificate === undefined ? args[0] : undefined;
   try {
-    const source = o.sourceFile === undefined ? { diagnostics: [] } : await readSourceForCheck(o.sourceFile, now, ctx.io.stdin);
-    sourceProblems = source.diagnostics;
+    let sources: Map<string, { tls: TlsMaterial; label: string }> | undefined;
+    let single: { tls?: TlsMaterial; diagnostics: Diagnostic[] } = { diagnostics: [] };
+    if (bare !== undefined) {
+      // the one certificate: checked as before, whatever the config (a config with several says so below)
+      single = await readSourceForCheck(bare.path, now, ctx.io.stdin);
+      await certificateNamesOf(o.repo, (names) => certificateNameOf(bare, names));
+    } else if (args.length > 0) {
+      sources = new Map();
+      await certificateNamesOf(o.repo, (names) => args.forEach((a) => certificateNameOf(a, names)));
+      for (const a of args) {
+        const read = await readSourceForCheck(a.path, now, ctx.io.stdin);
+        single.diagnostics.push(...read.diagnostics);
+        if (read.tls !== undefined && a.certificate !== undefined) sources.set(a.certificate, { tls: read.tls, label: a.path === "-" ? "<stdin>" : a.path });
+      }
+    }
+    sourceProblems = single.diagnostics;
     report = await checkRepository(o.repo, {
       now,
-      ...(source.tls !== undefined ? { tls: source.tls } : {}),
-      ...(o.sourceFile !== undefined ? { tlsLabel: o.sourceFile } : {}),
+      ...(single.tls !== undefined ? { tls: single.tls } : {}),
+      ...(bare !== undefined ? { tlsLabel: bare.path } : {}),
+      ...(sources !== undefined ? { sources } : {}),
     });
   } catch (e) {
     if (!(e instanceof NotARepositoryError) || !github) throw e;
@@ -57,7 +85,7 @@ export async function validateAction(o: ValidateFlags, command: Command): Promis
     return;
   }
   const diagnostics = [...sourceProblems, ...report.diagnostics];
-  const label = o.sourceFile === "-" ? "<stdin>" : o.sourceFile;
+  const label = bare === undefined ? undefined : bare.path === "-" ? "<stdin>" : bare.path;
   if (github) {
     for (const d of diagnostics) ctx.io.stdout(`${githubAnnotation(d, fileFromCwd(o.repo, d, label))}\n`);
   } else {

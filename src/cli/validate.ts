@@ -2,6 +2,7 @@ import { Option } from "commander";
 import type { Command } from "commander";
 import type { Diagnostic } from "../errors.ts";
 import type { RepositoryCheck } from "../render/check-repository.ts";
+import { collect } from "./source-files.ts";
 
 /**
  * `wildseal validate [--repo DIR] [--source-file FILE] [--format text|github]`: every problem of
@@ -66,7 +67,8 @@ export const FORMATS = ["text", "github"] as const;
 
 export interface ValidateFlags {
   readonly repo: string;
-  readonly sourceFile?: string;
+  /** `[NAME=]PATH`, repeatable (source-files.ts) */
+  readonly sourceFile?: readonly string[];
   readonly format: string;
 }
 
@@ -77,7 +79,11 @@ export function register(program: Command): void {
       "check wildseal.yaml, tenants/, templates/, the sealing certificates and what templates need from each tenant; with --source-file also the certificate and each tenant's hosts; list every problem at once",
     )
     .option("--repo <dir>", "the GitOps repository (a local folder)", ".")
-    .option("--source-file <path>", "the TLS Secret to check tenants' hosts against: a manifest (YAML/JSON, - for stdin) or a folder with tls.crt and tls.key")
+    .option(
+      "--source-file <[name=]path>",
+      "the TLS Secret to check tenants' hosts against: a manifest (YAML/JSON, - for stdin) or a folder with tls.crt and tls.key; with several certificates (spec.certificates) NAME=PATH, once per certificate",
+      collect,
+    )
     .addOption(
       new Option("--format <format>", "text: path:line:col: message on stderr and a summary on stdout; github: one ::error workflow command per problem on stdout (pull request annotations)")
         .choices(FORMATS)

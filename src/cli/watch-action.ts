@@ -9,11 +9,12 @@ import { parseListenAddress, type ListenAddress } from "../ops/http-server.ts";
 import { createLogger } from "../ops/logger.ts";
 import { handleTermination } from "../ops/shutdown.ts";
 import { watchSourceForPath, type WatchSource } from "../pipeline/certificate-feed.ts";
+import type { CertificateSource } from "../pipeline/certificate-source.ts";
 import { startWatch } from "../pipeline/watch.ts";
 import { cliContext } from "./io.ts";
 import { removalsFromFlags } from "./removal-flags.ts";
 import { parseMaxAttempts, warnAboutUrlPassword } from "./sync.ts";
-import { commitFromFlags, controllerCertsFromFlags, deliveryFromFlags, sourceFromFlags } from "./sync-action.ts";
+import { certificatesFromFlags, commitFromFlags, controllerCertsFromFlags, deliveryFromFlags, sourceFromFlags } from "./sync-action.ts";
 import { LEVELS, parseDuration, type WatchFlags } from "./watch.ts";
 import { escalationFromFlags } from "./escalation-flags.ts";
 // rollout verification
@@ -56,6 +57,8 @@ export async function watchAction(flags: WatchFlags, command: Command): Promise<
   }
   const webhookSecret = flags.webhookSecretFile !== undefined ? readWebhookSecret(flags.webhookSecretFile) : env.WILDSEAL_WEBHOOK_SECRET || undefined;
   const given = sourceFromFlags(flags);
+  // several certificates: one feed (one Secret watch) per certificate
+  const named = certificatesFromFlags(flags);
   if (flags.leaderElect && given.kind !== "kubernetes") {
     throw new UsageError("--leader-elect needs --source-secret: the Lease lives in the source Secret's namespace");
   }
@@ -63,10 +66,14 @@ export async function watchAction(flags: WatchFlags, command: Command): Promise<
   const credentials = credentialsFromEnv(env);
   const commit = await commitFromFlags(flags, env);
   warnAboutUrlPassword(flags.repo, ctx.io.stderr);
-  const source: WatchSource =
-    given.kind === "kubernetes"
-      ? { kind: "secret", namespace: given.namespace, name: given.name }
-      : await watchSourceForPath(given.kind === "file" ? given.path : "");
+  const watchSourceOf = async (c: CertificateSource): Promise<WatchSource> =>
+    c.kind === "kubernetes" ? { kind: "secret", namespace: c.namespace, name: c.name } : await watchSourceForPath(c.kind === "file" ? c.path : "");
+  const source = await watchSourceOf(given);
+  let certificateSources: Map<string, WatchSource> | undefined;
+  if (named !== undefined) {
+    certificateSources = new Map();
+    for (const [name, c] of named) certificateSources.set(name, await watchSourceOf(c));
+  }
 
   const verifyRollout = rolloutFromFlags(flags);
   const log = createLogger({ level: flags.logLevel as LevelWithSilent, destination: { write: (s: string) => ctx.io.stderr(s) } });
@@ -74,6 +81,7 @@ export async function watchAction(flags: WatchFlags, command: Command): Promise<
     repo: flags.repo,
     branch,
     source,
+    ...(certificateSources === undefined ? {} : { certificateSources }),
     delivery,
     credentials,
     log,

@@ -26,6 +26,8 @@ export interface AuditEntry {
   readonly certSha256: string | null;
   /** RFC 3339 UTC; null when the trailer is missing */
   readonly certNotAfter: string | null;
+  /** Wildseal-Certificate trailers: the certificates renewed (several certificates only); empty otherwise */
+  readonly certificates: readonly string[];
   /**
    * add, remove and update only: the people's commits that asked for the change, i.e. for each
    * tenant, the newest commit by someone other than wildseal that touched tenants/<tenant>.yaml (or
@@ -275,6 +277,7 @@ function toEntry(record: string): AuditEntry | undefined {
     tenants: t.tenants ?? [],
     certSha256: t.certSha256 ?? null,
     certNotAfter: t.certNotAfter === undefined ? null : rfc3339(t.certNotAfter),
+    certificates: t.certificates ?? [],
     requestedBy: [],
   };
 }
@@ -286,17 +289,21 @@ const TABLE_COLUMNS = ["DATE", "COMMIT", "AUTHOR", "ACTION", "CERT-SHA256", "NOT
  * shortened (12 and 16 hex digits); `--json` has them in full.
  */
 export function formatAuditTable(entries: readonly AuditEntry[]): string {
+  // the CERTIFICATE column (Wildseal-Certificate) only in a history that has one: several certificates
+  const named = entries.some((e) => e.certificates.length > 0);
+  const columns: readonly string[] = named ? [...TABLE_COLUMNS.slice(0, 4), "CERTIFICATE", ...TABLE_COLUMNS.slice(4)] : TABLE_COLUMNS;
   const rows = entries.map((e) => [
     e.date,
     e.commit.slice(0, 12),
     e.author,
     e.actions.join(","),
+    ...(named ? [e.certificates.length === 0 ? "-" : e.certificates.join(",")] : []),
     e.certSha256 === null ? "-" : e.certSha256.slice(0, 16),
     e.certNotAfter ?? "-",
     e.tenants.join(","),
   ]);
-  const all = [[...TABLE_COLUMNS], ...rows];
-  const widths = TABLE_COLUMNS.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+  const all = [[...columns], ...rows];
+  const widths = columns.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
   const line = (r: readonly string[]): string =>
     `${r
       .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))

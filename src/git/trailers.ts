@@ -24,6 +24,12 @@ export interface CommitSummary {
   readonly certNotAfter: Date;
   /** how the certificate is named in subjects, e.g. `*.example.com` */
   readonly domain: string;
+  /**
+   * Several certificates (spec.certificates): the names of those whose tenants this commit renews,
+   * one `Wildseal-Certificate` trailer each; then certSha256/certNotAfter/domain are the first
+   * one's. Absent or empty: no such trailer (one certificate, or nothing renewed).
+   */
+  readonly certificates?: readonly string[];
 }
 
 export const TRAILER_KEYS = {
@@ -31,6 +37,7 @@ export const TRAILER_KEYS = {
   certSha256: "Wildseal-Cert-Sha256",
   certNotAfter: "Wildseal-Cert-Not-After",
   tenants: "Wildseal-Tenants",
+  certificate: "Wildseal-Certificate",
 } as const;
 
 /** Tenant names listed in a subject before it switches to a count. */
@@ -62,6 +69,7 @@ export function commitMessage(s: CommitSummary): string {
     `${TRAILER_KEYS.certSha256}: ${s.certSha256.toLowerCase()}`,
     `${TRAILER_KEYS.certNotAfter}: ${rfc3339(s.certNotAfter)}`,
     `${TRAILER_KEYS.tenants}: ${summaryTenants(s).join(", ")}`,
+    ...[...new Set(s.certificates ?? [])].map((c) => `${TRAILER_KEYS.certificate}: ${c}`),
   ];
   return `${subject}\n\n${trailers.join("\n")}\n`;
 }
@@ -88,6 +96,7 @@ function checkSummary(s: CommitSummary): void {
   }
   if (!/^[0-9a-fA-F]{64}$/.test(s.certSha256)) problems.push("certSha256 is not 64 hex digits");
   if (Number.isNaN(s.certNotAfter.getTime())) problems.push("certNotAfter is not a valid date");
+  for (const c of s.certificates ?? []) if (!TENANT_NAME.test(c)) problems.push(`certificate name ${JSON.stringify(c)} is not a DNS label`);
   if (s.domain === "" || /[\s;]/.test(s.domain)) problems.push(`domain ${JSON.stringify(s.domain)} is empty or has spaces`);
   if (problems.length > 0) throw new InvalidInputError(`cannot write the commit message: ${problems.join("; ")}`);
 }
@@ -98,6 +107,8 @@ export interface ParsedTrailers {
   readonly tenants?: readonly string[];
   readonly certSha256?: string;
   readonly certNotAfter?: Date;
+  /** every Wildseal-Certificate trailer, in order (one per renewed certificate) */
+  readonly certificates?: readonly string[];
 }
 
 /**
@@ -106,7 +117,8 @@ export interface ParsedTrailers {
  * Also accepts the output of `%(trailers:only)`, which is just that block.
  */
 export function parseTrailers(message: string): ParsedTrailers {
-  const fields = trailerBlock(message);
+  const pairs = trailerPairs(message);
+  const fields = new Map(pairs);
   const get = (key: string): string | undefined => fields.get(key.toLowerCase());
   const out: { -readonly [K in keyof ParsedTrailers]: ParsedTrailers[K] } = {};
   const actions = get(TRAILER_KEYS.action);
@@ -120,28 +132,32 @@ export function parseTrailers(message: string): ParsedTrailers {
   if (sha !== undefined && /^[0-9a-fA-F]{64}$/.test(sha)) out.certSha256 = sha.toLowerCase();
   const notAfter = get(TRAILER_KEYS.certNotAfter);
   if (notAfter !== undefined && !Number.isNaN(Date.parse(notAfter))) out.certNotAfter = new Date(notAfter);
+  const certificates = pairs.filter(([k, v]) => k === TRAILER_KEYS.certificate.toLowerCase() && TENANT_NAME.test(v)).map(([, v]) => v);
+  if (certificates.length > 0) out.certificates = certificates;
   return out;
 }
 
-/** Last paragraph's `Key: value` pairs (lower-cased keys; a later duplicate wins), or none. */
-function trailerBlock(message: string): Map<string, string> {
+/**
+ * Last paragraph's `Key: value` pairs in order (lower-cased keys; as a Map a later duplicate wins;
+ * Wildseal-Certificate is read as a list), or none.
+ */
+function trailerPairs(message: string): [string, string][] {
   const paragraphs = message.replace(/\r\n/g, "\n").trimEnd().split(/\n[ \t]*\n/);
   const last = paragraphs.length > 1 || /^[A-Za-z0-9-]+:/.test(paragraphs[0] ?? "") ? paragraphs.at(-1) : undefined;
-  const fields = new Map<string, string>();
-  if (last === undefined) return fields;
-  let current: string | undefined;
+  const pairs: [string, string][] = [];
+  if (last === undefined) return pairs;
   for (const line of last.split("\n")) {
     const m = /^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$/.exec(line);
+    const current = pairs.at(-1);
     if (m?.[1] !== undefined) {
-      current = m[1].toLowerCase();
-      fields.set(current, (m[2] ?? "").trim());
+      pairs.push([m[1].toLowerCase(), (m[2] ?? "").trim()]);
     } else if (/^[ \t]/.test(line) && current !== undefined) {
-      fields.set(current, `${fields.get(current) ?? ""} ${line.trim()}`.trim());
+      current[1] = `${current[1]} ${line.trim()}`.trim();
     } else {
-      return new Map(); // not a trailer block: a body paragraph
+      return []; // not a trailer block: a body paragraph
     }
   }
-  return fields;
+  return pairs;
 }
 
 function splitList(v: string): string[] {

@@ -73,15 +73,30 @@ const policySchema = z.strictObject({
   allowObjectNamespaces: z.array(dnsLabel("spec.policy.allowObjectNamespaces: namespace")).optional(),
 });
 
+/** The certificate name `spec.source` (the one-certificate form) stands for. */
+export const DEFAULT_CERTIFICATE = "default";
+
+const sourceSchema = (field: string) =>
+  z.strictObject({
+    namespace: dnsLabel(`${field}.namespace`),
+    name: dnsSubdomain(`${field}.name`),
+  });
+
+/** `spec.certificates[]`: one wildcard certificate, named so tenants can choose it (`spec.certificate`). */
+const certificateSchema = z.strictObject({
+  name: dnsLabel("spec.certificates[].name"),
+  source: sourceSchema("spec.certificates[].source"),
+});
+
 export const configSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal("Config"),
   metadata: z.strictObject({ name: dnsSubdomain("metadata.name") }),
   spec: z.strictObject({
-    source: z.strictObject({
-      namespace: dnsLabel("spec.source.namespace"),
-      name: dnsSubdomain("spec.source.name"),
-    }),
+    // exactly one of source / certificates (load-config.ts says so at the field): a schema union
+    // would word the problem as "no variant matched"
+    source: sourceSchema("spec.source").optional(),
+    certificates: z.array(certificateSchema).min(1).optional(),
     clusters: z.array(clusterSchema).min(1),
     defaults: z
       .strictObject({

@@ -53,9 +53,21 @@ const CONFIG_FIELDS: Readonly<Record<string, Annotation>> = {
   ...COMMON,
   kind: { description: "Always Config." },
   "metadata.name": { description: `A name for this configuration (${DNS_SUBDOMAIN_TEXT}); for people: wildseal does not use it.`, pattern: DNS_SUBDOMAIN_PATTERN },
-  "spec.source": { description: "The kubernetes.io/tls Secret cert-manager writes the wildcard certificate to (used by --source-secret, and protected from tenants)." },
+  "spec.source": {
+    description:
+      "The kubernetes.io/tls Secret cert-manager writes the wildcard certificate to (used by --source-secret, and protected from tenants): the one-certificate form, a certificate named default. Give this or spec.certificates, not both.",
+  },
   "spec.source.namespace": { description: `Its namespace (${DNS_LABEL_TEXT}). Tenants may not target it unless spec.policy.allowNamespaces lists it.`, pattern: DNS_LABEL_PATTERN, examples: ["cert-manager"] },
   "spec.source.name": { description: `Its name (${DNS_SUBDOMAIN_TEXT}).`, pattern: DNS_SUBDOMAIN_PATTERN, examples: ["wildcard-example-com"] },
+  "spec.certificates": {
+    description:
+      "Several wildcard certificates, each with its source Secret; instead of spec.source. A tenant is sealed with the one whose DNS names cover all its hosts, or the one its spec.certificate names. Names and Secrets unique.",
+  },
+  "spec.certificates[]": { description: "One certificate: a name tenants can refer to and the Secret it is read from." },
+  "spec.certificates[].name": { description: `The certificate's name (${DNS_LABEL_TEXT}): tenants' spec.certificate, --source-file NAME=PATH, the Wildseal-Certificate commit trailer.`, pattern: DNS_LABEL_PATTERN, examples: ["example-com"] },
+  "spec.certificates[].source": { description: "The kubernetes.io/tls Secret cert-manager writes this certificate to (watched by wildseal watch, protected from tenants)." },
+  "spec.certificates[].source.namespace": { description: `Its namespace (${DNS_LABEL_TEXT}). Tenants may not target it unless spec.policy.allowNamespaces lists it.`, pattern: DNS_LABEL_PATTERN, examples: ["cert-manager"] },
+  "spec.certificates[].source.name": { description: `Its name (${DNS_SUBDOMAIN_TEXT}).`, pattern: DNS_SUBDOMAIN_PATTERN, examples: ["wildcard-example-com"] },
   "spec.clusters": { description: "The clusters tenants run on, each with the Sealed Secrets certificate its tenants are sealed with. At least one; names unique." },
   "spec.clusters[]": { description: "One cluster: a name and exactly one of sealingCert or controller." },
   "spec.clusters[].name": { description: `The cluster's name (${DNS_LABEL_TEXT}); tenants name it in spec.cluster, output goes to <output>/<name>/.`, pattern: DNS_LABEL_PATTERN, examples: ["prod-east"] },
@@ -102,6 +114,11 @@ const TENANT_FIELDS: Readonly<Record<string, Annotation>> = {
   "spec.namespace": { description: `The namespace the Secret is created in (${DNS_LABEL_TEXT}); default: metadata.name. Protected namespaces need spec.policy.allowNamespaces in wildseal.yaml.`, pattern: DNS_LABEL_PATTERN },
   "spec.hosts": { description: "The host names the tenant serves; each must be covered by the certificate (an exact SAN or a wildcard SAN covering its first label). At least one, none twice." },
   "spec.hosts[]": { description: "A host name (RFC 1123; no wildcard; internationalised names in punycode). Compared in lower case, a trailing dot ignored.", pattern: HOSTNAME_PATTERN, examples: ["acme.example.com"] },
+  "spec.certificate": {
+    description: `The certificate (spec.certificates[].name in wildseal.yaml) the tenant is sealed with (${DNS_LABEL_TEXT}); default: the one whose DNS names cover all spec.hosts. Needed when several cover them.`,
+    pattern: DNS_LABEL_PATTERN,
+    examples: ["example-com"],
+  },
   "spec.secretName": { description: `Name of the Secret in the tenant's namespace (${DNS_SUBDOMAIN_TEXT}); default: spec.defaults.secretName in wildseal.yaml.`, pattern: DNS_SUBDOMAIN_PATTERN },
   "spec.scope": { description: `Sealed Secrets scope: ${SCOPE_TEXT}; default: spec.defaults.scope in wildseal.yaml, or cluster-wide in a cluster with the shared layout (where strict or namespace-wide give the tenant a SealedSecret of its own).` },
   "spec.values": { description: "Free-form values for templates, read as ${values.KEY} (dotted keys reach into mappings: ${values.service.port}).", examples: [{ ingressClass: "nginx", service: { name: "web", port: 80 } }] },
@@ -110,6 +127,7 @@ const TENANT_FIELDS: Readonly<Record<string, Annotation>> = {
 /** Extra keywords at a path: loader rules JSON Schema can express. */
 const CONFIG_RULES: Readonly<Record<string, JsonObject>> = {
   "spec.clusters[]": { oneOf: [{ required: ["sealingCert"] }, { required: ["controller"] }] },
+  spec: { oneOf: [{ required: ["source"] }, { required: ["certificates"] }] },
   "spec.policy.allowNamespaces": { uniqueItems: true },
   "spec.policy.allowObjectNamespaces": { uniqueItems: true },
   "spec.policy.allowKinds": { uniqueItems: true },

@@ -5,6 +5,7 @@ import type { PositionedDocument } from "../yaml/load.ts";
 import {
   API_VERSION,
   CONFIG_FILE,
+  DEFAULT_CERTIFICATE,
   DEFAULT_CONTROLLER,
   DEFAULT_OUTPUT,
   DEFAULT_SCOPE,
@@ -15,7 +16,7 @@ import type { RawConfig } from "./config-schema.ts";
 import { readRepoFile } from "./read-repo-file.ts";
 import { resolveInsideRepo, unsafeRelativePathReason } from "./repo-paths.ts";
 import { parseWithSchema } from "./schema-diagnostics.ts";
-import type { ApiKind, ClusterConfig, PolicyConfig, WildsealConfig } from "./types.ts";
+import type { ApiKind, CertificateConfig, ClusterConfig, PolicyConfig, WildsealConfig } from "./types.ts";
 
 /** Top-level names the output folder must never be, or be inside: a prune there would delete inputs. */
 const RESERVED_TOP_LEVEL = new Set(["tenants", "templates", "clusters", ".git", CONFIG_FILE]);
@@ -80,13 +81,26 @@ async function readConfig(repoDir: string): Promise<LoadedConfig> {
   const outputProblem = outputFolderProblem(output);
   if (outputProblem !== undefined) at(["spec", "output"], `spec.output ${JSON.stringify(output)} ${outputProblem}`);
 
+  const certificates = certificatesOf(raw, at);
+  // the shared layout seals one _shared/ per cluster, i.e. one certificate per cluster: a _shared/
+  // per certificate is not built yet, and sealing some tenants with the wrong certificate is worse
+  // than saying so
+  if (certificates.length > 1 && raw.spec.clusters.some((c) => (c.layout ?? raw.spec.layout) === "shared")) {
+    at(
+      ["spec", "certificates"],
+      `spec.certificates lists ${certificates.length} certificates, but a cluster has layout shared, which seals one certificate per cluster: use layout per-tenant with several certificates (the shared layout takes one certificate, spec.source)`,
+    );
+  }
+
   const policy = raw.spec.policy === undefined ? undefined : policyConfig(raw.spec.policy, (p, m) => at(["spec", "policy", ...p], m));
 
-  if (diagnostics.length > 0) return { diagnostics };
+  const first = certificates[0];
+  if (diagnostics.length > 0 || first === undefined) return { diagnostics };
   return {
     config: {
       name: raw.metadata.name,
-      source: { namespace: raw.spec.source.namespace, name: raw.spec.source.name },
+      source: first.source,
+      certificates,
       clusters,
       defaults: {
         secretName: raw.spec.defaults?.secretName ?? DEFAULT_SECRET_NAME,
@@ -97,6 +111,41 @@ async function readConfig(repoDir: string): Promise<LoadedConfig> {
     },
     diagnostics: [],
   };
+}
+
+/**
+ * `spec.certificates`, or `spec.source` as the one certificate named `default`; exactly one of
+ * the two. Names are unique (tenants refer to them), and so are sources: two names for one Secret
+ * would seal the same certificate twice under different names.
+ */
+function certificatesOf(raw: RawConfig, at: (path: readonly (string | number)[], message: string) => void): CertificateConfig[] {
+  const { source, certificates } = raw.spec;
+  if (source !== undefined && certificates !== undefined) {
+    at(
+      ["spec", "certificates"],
+      `spec.source and spec.certificates are both set: keep one (spec.source is the one-certificate form; move it into spec.certificates as {name: ${DEFAULT_CERTIFICATE}, source: …})`,
+    );
+    return [];
+  }
+  if (source !== undefined) return [{ name: DEFAULT_CERTIFICATE, source: { namespace: source.namespace, name: source.name } }];
+  if (certificates === undefined) {
+    at(["spec"], "spec.source (one certificate's Secret, {namespace, name}) or spec.certificates (several, each {name, source}) is required: add one");
+    return [];
+  }
+  const names = new Map<string, number>();
+  const sources = new Map<string, number>();
+  const out: CertificateConfig[] = [];
+  for (const [i, c] of certificates.entries()) {
+    const was = names.get(c.name);
+    if (was !== undefined) at(["spec", "certificates", i, "name"], `certificate name "${c.name}" is used twice (also spec.certificates[${was}]): rename one of them`);
+    else names.set(c.name, i);
+    const key = `${c.source.namespace}/${c.source.name}`;
+    const same = sources.get(key);
+    if (same !== undefined) at(["spec", "certificates", i, "source"], `source Secret ${key} is listed twice (also spec.certificates[${same}]): each certificate needs its own Secret; remove one`);
+    else sources.set(key, i);
+    out.push({ name: c.name, source: { namespace: c.source.namespace, name: c.source.name } });
+  }
+  return out;
 }
 
 /**

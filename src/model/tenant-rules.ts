@@ -33,6 +33,7 @@ export function checkTenant(
   }
 
   const cluster = resolveCluster(raw.spec.cluster, config, at, diagnostics);
+  checkCertificateName(raw.spec.certificate, config, at, diagnostics);
   if (config !== undefined) checkSecretTarget({ namespace: raw.spec.namespace, name, secretName: raw.spec.secretName }, config, at, diagnostics);
   if (diagnostics.length > 0 || config === undefined || cluster === undefined) return { diagnostics };
   return {
@@ -44,6 +45,7 @@ export function checkTenant(
       secretName: raw.spec.secretName ?? config.defaults.secretName,
       // layout: the cluster's shared layout and a scope the file may narrow (model/layout.ts)
       ...tenantLayout(config, cluster, raw.spec.scope),
+      ...(raw.spec.certificate === undefined ? {} : { certificate: raw.spec.certificate }),
       values: raw.spec.values ?? {},
       file,
     },
@@ -66,6 +68,8 @@ export function checkPartialTenant(value: unknown, file: string, stem: string, c
   if (typeof cluster === "string" || (cluster === undefined && spec !== undefined)) {
     resolveCluster(cluster, config, at, out);
   }
+  const certificate = field(spec, "certificate");
+  if (typeof certificate === "string") checkCertificateName(certificate, config, at, out);
   const namespace = field(spec, "namespace");
   const secretName = field(spec, "secretName");
   const typed = (v: unknown): v is string | undefined => v === undefined || typeof v === "string";
@@ -100,6 +104,19 @@ function resolveCluster(wanted: string | undefined, config: WildsealConfig | und
   return wanted;
 }
 
+/** `spec.certificate` must name one of the config's certificates. */
+function checkCertificateName(wanted: string | undefined, config: WildsealConfig | undefined, at: At, out: Diagnostic[]): void {
+  if (wanted === undefined || config === undefined) return;
+  const names = config.certificates.map((c) => c.name);
+  if (names.includes(wanted)) return;
+  out.push(
+    at(
+      ["spec", "certificate"],
+      `unknown certificate "${wanted}": use one of ${names.join(", ")} (${config.certificates.length === 1 && names[0] === "default" ? "spec.source in wildseal.yaml is the certificate named default" : "spec.certificates in wildseal.yaml"}), or remove spec.certificate to use the one that covers the hosts`,
+    ),
+  );
+}
+
 /** Kubernetes' own namespaces: what lives there runs the cluster. */
 export const SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"] as const;
 
@@ -117,7 +134,9 @@ export function protectedNamespaces(config: WildsealConfig): ReadonlyMap<string,
     else if (!list.includes(why)) list.push(why);
   };
   for (const ns of SYSTEM_NAMESPACES) add(ns, "a Kubernetes system namespace");
-  add(config.source.namespace, "the source Secret's namespace (spec.source in wildseal.yaml)");
+  for (const c of config.certificates) {
+    add(c.source.namespace, config.certificates.length === 1 ? "the source Secret's namespace (spec.source in wildseal.yaml)" : `certificate ${c.name}'s source Secret's namespace (spec.certificates in wildseal.yaml)`);
+  }
   const controllers = new Map<string, string[]>();
   for (const c of config.clusters) {
     if (c.sealing.kind !== "controller") continue;
@@ -176,7 +195,7 @@ function checkSecretTarget(fields: TargetFields, config: WildsealConfig, at: At,
   const nsField = FIELD_PATH[target.namespaceFrom];
   const nsWhat =
     target.namespaceFrom === "spec.namespace" ? `spec.namespace "${namespace}"` : `namespace "${namespace}" (metadata.name; spec.namespace is not set)`;
-  if (namespace === config.source.namespace && secretName === config.source.name) {
+  if (config.certificates.some((c) => namespace === c.source.namespace && secretName === c.source.name)) {
     const secretWhat =
       target.secretNameFrom === "spec.secretName" ? `spec.secretName "${secretName}"` : `secret name "${secretName}" (spec.defaults.secretName in wildseal.yaml)`;
     out.push(
@@ -204,6 +223,8 @@ export function objectPolicyOf(config: WildsealConfig): ObjectPolicy {
     allowKinds: config.policy?.allowKinds ?? [],
     allowObjectNamespaces: config.policy?.allowObjectNamespaces ?? [],
     source: config.source,
+    // several certificates: every source is off limits (one: `source` says it all)
+    ...(config.certificates.length > 1 ? { sources: config.certificates.map((c) => c.source) } : {}),
     protectedNamespaces: [...protectedNamespaces(config).keys()],
   };
 }

@@ -17,6 +17,7 @@ export const tenantSchema = z.strictObject({
     hosts: z.array(hostname()).min(1),
     secretName: dnsSubdomain("spec.secretName").optional(),
     scope: z.enum(SCOPES).optional(),
+    certificate: dnsLabel("spec.certificate").optional(),
     values: z.record(z.string(), z.unknown()).optional(),
   }),
 });

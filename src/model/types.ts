@@ -44,15 +44,35 @@ export interface PolicyConfig {
 export interface ObjectPolicy {
   readonly allowKinds: readonly ApiKind[];
   readonly allowObjectNamespaces: readonly string[];
-  /** no rendered object may be this Secret */
+  /** no rendered object may be this Secret (the first certificate's source) … */
   readonly source: { readonly namespace: string; readonly name: string };
+  /** … nor any of these (every certificate's source, the first included); absent: only `source` */
+  readonly sources?: readonly SecretRef[];
   /** namespaces protected by default (see protectedNamespaces in tenant-rules.ts) */
   readonly protectedNamespaces: readonly string[];
 }
 
+/** Where a certificate is read from: a `kubernetes.io/tls` Secret (cert-manager's output). */
+export interface SecretRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** One wildcard certificate of `spec.certificates` (or `spec.source`, named `default`). */
+export interface CertificateConfig {
+  readonly name: string;
+  readonly source: SecretRef;
+}
+
 export interface WildsealConfig {
   readonly name: string;
-  readonly source: { readonly namespace: string; readonly name: string };
+  /**
+   * The first certificate's source (with `spec.source`, the only one): what single-certificate
+   * callers use. Code that serves several certificates reads `certificates`.
+   */
+  readonly source: SecretRef;
+  /** in the order written, names unique; `spec.source` is one certificate named `default` */
+  readonly certificates: readonly CertificateConfig[];
   readonly clusters: readonly ClusterConfig[];
   readonly defaults: { readonly secretName: string; readonly scope: Scope };
   /** output folder, relative to the repository root; default "rendered" */
@@ -74,6 +94,12 @@ export interface Tenant {
    * `cluster-wide`. Absent: the tenant has a SealedSecret of its own (see tenantLayout in layout.ts).
    */
   readonly layout?: SharedLayout;
+  /**
+   * `spec.certificate`: the certificate (a name of WildsealConfig.certificates) the tenant is sealed
+   * with, checked to exist. Absent: the one whose DNS names cover all its hosts, decided once the
+   * certificates are known (model/certificates.ts).
+   */
+  readonly certificate?: string;
   readonly values: Readonly<Record<string, unknown>>;
   /** repository-relative path of the tenant file, for diagnostics */
   readonly file: string;

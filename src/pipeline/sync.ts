@@ -17,7 +17,7 @@ import type { SealingCertificate } from "../seal/sealing-cert.ts";
 import type { CertFacts, TlsMaterial } from "../tls/types.ts";
 import { describeSource, readCertificate, type CertificateSource } from "./certificate-source.ts";
 import { controllerCertFetcher, resolveControllerCerts, type ClusterCertReport, type ControllerCertFetcher, type ControllerCertOptions } from "./cluster-certs.ts";
-import { commitSummary } from "./commit-summary.ts";
+import { certificateDomain, commitSummary } from "./commit-summary.ts";
 import { committedCertificate } from "./committed-certificate.ts";
 
 /**
@@ -43,7 +43,13 @@ export type Delivery = { readonly kind: "push" } | { readonly kind: "pull-reques
 export interface SyncOptions {
   readonly repo: string;
   readonly branch: string;
+  /** the certificate (one certificate); with `certificates`, only the first of them is read from here too */
   readonly source: CertificateSource;
+  /**
+   * Several certificates (spec.certificates): name → where each is read, every certificate of the
+   * config. Each tenant is sealed with its own; commits name the renewed ones (Wildseal-Certificate).
+   */
+  readonly certificates?: ReadonlyMap<string, CertificateSource>;
   readonly delivery: Delivery;
   readonly credentials: GitCredentials;
   readonly author?: CommitAuthor;
@@ -125,9 +131,15 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
   const log = opts.log ?? silentLog;
   const say = (line: string): void => log.debug(line);
   const now = opts.now ?? new Date();
-  const tls = await readCertificate(opts.source, now);
+  const several = new Map<string, { tls: TlsMaterial; label: string }>();
+  for (const [name, source] of opts.certificates ?? []) {
+    const material = await readCertificate(source, now);
+    several.set(name, { tls: material, label: describeSource(source) });
+    say(`certificate ${name}: ${material.leaf.dnsNames.join(", ")} sha256 ${material.leaf.sha256.slice(0, 12)}, not after ${material.leaf.notAfter.toISOString()}`);
+  }
+  const tls = [...several.values()][0]?.tls ?? (await readCertificate(opts.source, now));
   opts.signal?.throwIfAborted();
-  say(`certificate ${tls.leaf.dnsNames.join(", ")} sha256 ${tls.leaf.sha256.slice(0, 12)}, not after ${tls.leaf.notAfter.toISOString()}`);
+  if (several.size === 0) say(`certificate ${tls.leaf.dnsNames.join(", ")} sha256 ${tls.leaf.sha256.slice(0, 12)}, not after ${tls.leaf.notAfter.toISOString()}`);
 
   const github = opts.delivery.kind === "pull-request" ? await gitHubFor(opts.repo, opts.delivery.github, log) : undefined;
   const credentials = github?.pushCredentials ?? opts.credentials;
@@ -135,7 +147,7 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
   return withWorkspace({ repo: opts.repo, branch: opts.branch, credentials, log, missingBranch: "fail", ...(opts.signal === undefined ? {} : { signal: opts.signal }) }, async (ws) => {
     const fetcher = opts.controllerCerts === undefined ? undefined : controllerCertFetcher(opts.controllerCerts, opts.signal);
     const pushed = await commitAndPush(ws, {
-      render: (dir) => renderInto(dir, tls, opts, now, github !== undefined, fetcher, say),
+      render: (dir) => renderInto(dir, tls, several, opts, now, github !== undefined, fetcher, say),
       ...(opts.author === undefined ? {} : { author: opts.author }),
       ...(opts.sign === undefined ? {} : { sign: opts.sign }),
       ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
@@ -170,6 +182,7 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
 async function renderInto(
   dir: string,
   tls: TlsMaterial,
+  several: ReadonlyMap<string, { readonly tls: TlsMaterial; readonly label: string }>,
   opts: SyncOptions,
   now: Date,
   forReview: boolean,
@@ -192,13 +205,27 @@ async function renderInto(
     tls,
     now,
     sourceLabel: describeSource(opts.source),
+    ...(several.size === 0 ? {} : { certificates: several }),
     ...(sealingCerts === undefined ? {} : { sealingCerts }),
     ...(opts.removals === undefined ? {} : { removals: opts.removals }),
     ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
   });
   // the last point before commit and push
   opts.signal?.throwIfAborted();
-  return { summary: commitSummary(result.changes, tls.leaf, result.files), value: { result, inputs, certBefore } };
+  return { summary: namingCertificates(commitSummary(result.changes, tls.leaf, result.files), result), value: { result, inputs, certBefore } };
+}
+
+/**
+ * Several certificates: the commit names each certificate whose tenants it renews
+ * (Wildseal-Certificate), and its fingerprint trailers and subject are the first renewed one's,
+ * not whichever certificate happens to be first in wildseal.yaml.
+ */
+export function namingCertificates(summary: CommitSummary | null, result: Pick<RenderResult, "changes" | "leaves">): CommitSummary | null {
+  if (summary === null || result.leaves === undefined) return summary;
+  const renewed = [...new Set(result.changes.flatMap((c) => (c.kind === "renew" && c.certificate !== undefined ? [c.certificate] : [])))].sort();
+  const first = renewed[0] === undefined ? undefined : result.leaves.get(renewed[0]);
+  if (first === undefined) return summary;
+  return { ...summary, certSha256: first.sha256, certNotAfter: first.notAfter, domain: certificateDomain(first), certificates: renewed };
 }
 
 /**

@@ -15,6 +15,7 @@ import { validateTlsSecret } from "../tls/tls-material.ts";
 import type { CertFacts, TlsMaterial } from "../tls/types.ts";
 import type { ReconcileFn, ReconcileOutcome, Trigger } from "../trigger.ts";
 import type { CertificateFeed } from "./certificate-feed.ts";
+import type { CertificateSource } from "./certificate-source.ts";
 import type { ClusterCertReport, ControllerCertOptions } from "./cluster-certs.ts";
 import { certificateGate, diagnosticGate } from "./gates.ts";
 import { sync, type Delivery, type SyncOutcome } from "./sync.ts";
@@ -46,6 +47,12 @@ export interface WatchReconcileOptions {
   readonly now: () => Date;
   /** the certificate feed; undefined until it started */
   readonly feed: () => CertificateFeed | undefined;
+  /**
+   * Several certificates: every feed by certificate name (undefined until they started). Each is
+   * validated; one refused by a gate publishes nothing, as with one certificate, since the render
+   * needs every certificate to choose each tenant's.
+   */
+  readonly feeds?: () => ReadonlyMap<string, CertificateFeed> | undefined;
   /** false while another replica holds the Lease */
   readonly isLeader: () => boolean;
   /** after each reconcile that reached Git (the poll acknowledges the tip it pushed) */
@@ -60,21 +67,18 @@ export function watchReconcile(options: WatchReconcileOptions): ReconcileFn {
   const controllerCerts = opts.controllerCerts;
   const logClusterCert = clusterCertLogger(log);
 
-  return async function reconcile(signal: AbortSignal, triggers: readonly Trigger[]): Promise<ReconcileOutcome> {
-    if (!options.isLeader()) {
-      log.info({ triggers: triggers.length }, "not the leader: reconcile skipped");
-      return { kind: "unchanged" };
-    }
-    const feed = options.feed();
+  /** The certificate as `feed` holds it now, or why nothing may be published (logged and counted here). */
+  const validated = (
+    feed: CertificateFeed | undefined,
+  ): { readonly kind: "ok"; readonly material: TlsMaterial; readonly label: string } | { readonly kind: "failed"; readonly error: Error } => {
     const manifest = feed?.current();
     if (feed === undefined || manifest === undefined) {
       const error = new InvalidInputError(`${feed?.label ?? "the source"}: the Secret is absent or not read yet; nothing was published`);
       log.error({ source: feed?.label }, error.message);
       return { kind: "failed", error };
     }
-    let material: TlsMaterial;
     try {
-      material = validateTlsSecret(manifest, { now: now(), source: feed.label });
+      return { kind: "ok", material: validateTlsSecret(manifest, { now: now(), source: feed.label }), label: feed.label };
     } catch (e) {
       if (!(e instanceof InvalidInputError)) throw e;
       const reason = certificateGate(e);
@@ -82,12 +86,43 @@ export function watchReconcile(options: WatchReconcileOptions): ReconcileFn {
       log.error({ gate: reason, source: feed.label, error: e.message }, "certificate refused by a safety gate: nothing was published");
       return { kind: "failed", error: e };
     }
+  };
+
+  return async function reconcile(signal: AbortSignal, triggers: readonly Trigger[]): Promise<ReconcileOutcome> {
+    if (!options.isLeader()) {
+      log.info({ triggers: triggers.length }, "not the leader: reconcile skipped");
+      return { kind: "unchanged" };
+    }
+    let material: TlsMaterial;
+    let certificates: Map<string, CertificateSource> | undefined;
+    let label: string;
+    if (options.feeds === undefined) {
+      const one = validated(options.feed());
+      if (one.kind === "failed") return one;
+      ({ material, label } = one);
+    } else {
+      const feeds = [...(options.feeds() ?? new Map<string, CertificateFeed>())];
+      if (feeds.length === 0) return validated(undefined) as ReconcileOutcome;
+      certificates = new Map();
+      let earliest: TlsMaterial | undefined;
+      for (const [name, feed] of feeds) {
+        const v = validated(feed);
+        if (v.kind === "failed") return v;
+        certificates.set(name, { kind: "material", material: v.material, label: v.label });
+        // the earliest notAfter is what an expiry alert must see
+        if (earliest === undefined || v.material.leaf.notAfter < earliest.leaf.notAfter) earliest = v.material;
+      }
+      if (earliest === undefined) return validated(undefined) as ReconcileOutcome;
+      material = earliest;
+      label = feeds.map(([, f]) => f.label).join(", ");
+    }
     recordCertificateNotAfter(metrics, material.leaf.notAfter);
     options.onCertificate?.(material.leaf);
     const outcome = await sync({
       repo: opts.repo,
       branch: opts.branch,
-      source: { kind: "material", material, label: feed.label },
+      source: { kind: "material", material, label },
+      ...(certificates === undefined ? {} : { certificates }),
       delivery: opts.delivery,
       credentials: opts.credentials,
       signal,

@@ -46,7 +46,14 @@ export interface LeaderElectionSettings {
 }
 
 export interface WatchOptions extends WatchSyncSettings {
+  /** the certificate's source; with `certificateSources`, ignored (the first of those is used where one is shown) */
   readonly source: WatchSource;
+  /**
+   * Several certificates (spec.certificates): name → its source, one feed (one Secret watch) each;
+   * any of them changing triggers a reconcile, which renders with all of them, so only the changed
+   * certificate's tenants are re-sealed (their fingerprints are the ones that moved).
+   */
+  readonly certificateSources?: ReadonlyMap<string, WatchSource>;
   readonly log: Log;
   /** Git poll period (--interval) */
   readonly pollIntervalMs: number;
@@ -94,6 +101,8 @@ export interface Watcher {
 /** What startWatch starts besides the loop; each is undefined until it started (or when not asked for). */
 interface Running {
   feed?: CertificateFeed;
+  /** several certificates: every feed by certificate name (`feed` is the first of them) */
+  feeds?: Map<string, CertificateFeed>;
   poll?: GitPollSource;
   elector?: LeaderElector;
   server?: OpsServer;
@@ -125,6 +134,7 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
       metrics,
       now: opts.now ?? (() => new Date()),
       feed: () => running.feed,
+      ...(opts.certificateSources === undefined ? {} : { feeds: () => running.feeds }),
       isLeader: () => running.elector === undefined || running.elector.isLeader(),
       onSynced: (outcome) => {
         last = outcome;
@@ -143,7 +153,8 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
 
   const stopSources = async (): Promise<void> => {
     sinkOpen = false;
-    await Promise.all([running.feed?.stop(), running.poll?.stop()]);
+    const feeds = running.feeds === undefined ? [running.feed] : [...running.feeds.values()];
+    await Promise.all([...feeds.map((f) => f?.stop()), running.poll?.stop()]);
   };
   try {
     await startSources(opts, running, { loop, metrics, sink, log });
@@ -166,8 +177,9 @@ export async function startWatch(opts: WatchOptions): Promise<Watcher> {
 
   const feed = running.feed as CertificateFeed;
   // the catch-up reconcile: whatever happened while wildseal was down
-  void feed.ready().then(() => sink({ kind: "startup" }));
-  log.info({ repo: displayRemote(opts.repo), branch: opts.branch, source: feed.label, mode: opts.delivery.kind }, "watching");
+  const all = running.feeds === undefined ? [feed] : [...running.feeds.values()];
+  void Promise.all(all.map((f) => f.ready())).then(() => sink({ kind: "startup" }));
+  log.info({ repo: displayRemote(opts.repo), branch: opts.branch, source: all.map((f) => f.label).join(", "), mode: opts.delivery.kind }, "watching");
 
   // the order matters: no new triggers, then no reconcile, then let another replica lead, then go unready
   const shutdownSteps = [
@@ -221,7 +233,17 @@ async function startSources(
       ...(webhook === undefined ? {} : { webhook }),
     });
   }
-  running.feed = await startFeed(opts.source, sink, log.child({ component: "certificate-source" }));
+  if (opts.certificateSources === undefined) {
+    running.feed = await startFeed(opts.source, sink, log.child({ component: "certificate-source" }));
+  } else {
+    // one feed per certificate, recorded as each starts (a later failure stops those already running)
+    running.feeds = new Map();
+    for (const [name, source] of opts.certificateSources) {
+      const feed = await startFeed(source, sink, log.child({ component: "certificate-source", certificate: name }));
+      running.feeds.set(name, feed);
+      running.feed ??= feed;
+    }
+  }
   running.poll = startGitPoll({
     remote: displayRemote(opts.repo),
     branch: opts.branch,

@@ -11,6 +11,8 @@ import type { TlsMaterial } from "../tls/types.ts";
 import type { PositionedDocument } from "../yaml/load.ts";
 import { CONFIG_FILE } from "../model/config-schema.ts";
 import type { RepositoryModel } from "../model/load-repository.ts";
+import { chooseCertificate, type CertificateSans } from "../model/certificates.ts";
+import type { CertificateConfig } from "../model/types.ts";
 import { compareCodeUnits } from "../model/load-tenants.ts";
 import type { InMemoryTenantFile } from "../model/load-tenants.ts";
 import { lstatOrUndefined } from "../lstat-or-undefined.ts";
@@ -29,6 +31,13 @@ export interface CheckOptions {
   readonly tls?: TlsMaterial;
   /** how diagnostics about `tls` name it (the --source-file path); default "<certificate>" */
   readonly tlsLabel?: string;
+  /**
+   * Several certificates (spec.certificates), by name, each with how diagnostics name it; instead
+   * of `tls`. With all of the config's certificates given, each tenant's certificate is chosen
+   * (model/certificates.ts: ambiguous and uncovered tenants are problems); with some, tenants that
+   * name one of those are checked against it.
+   */
+  readonly sources?: ReadonlyMap<string, { readonly tls: TlsMaterial; readonly label: string }>;
   /** tenant files checked as if they were in tenants/ (see InMemoryTenantFile) */
   readonly inMemoryTenants?: readonly InMemoryTenantFile[];
 }
@@ -88,10 +97,17 @@ export async function checkRepository(repoDir: string, opts: CheckOptions = {}):
   const typeProblems = tenantFiles.flatMap((t) => valueTypeProblems(t.file, t.doc, t.facts, templates.templates));
   const certificate: Diagnostic[] = [];
   let uncovered: UncoveredHost[] = [];
+  const several = model.config !== undefined && model.config.certificates.length > 1;
   if (opts.tls !== undefined) {
     certificate.push(...certificateProblems(opts.tls, now, opts.tlsLabel ?? "<certificate>"));
-    uncovered = tenantFiles.flatMap((t) => uncoveredHostsOf(t.file, t.doc, t.facts, opts.tls?.leaf.dnsNames ?? []));
+    if (!several) uncovered = tenantFiles.flatMap((t) => uncoveredHostsOf(t.file, t.doc, t.facts, opts.tls?.leaf.dnsNames ?? []));
   }
+  for (const { tls, label } of opts.sources?.values() ?? []) certificate.push(...certificateProblems(tls, now, label));
+  if (!several && opts.tls === undefined) {
+    const only = [...(opts.sources?.values() ?? [])][0];
+    if (only !== undefined) uncovered = tenantFiles.flatMap((t) => uncoveredHostsOf(t.file, t.doc, t.facts, only.tls.leaf.dnsNames));
+  }
+  const choices = several && model.config !== undefined && opts.sources !== undefined ? certificateChoiceProblems(model, model.config.certificates, opts.sources) : [];
   const isConfig = (d: Diagnostic): boolean => d.path === CONFIG_FILE;
   const rest = [
     ...model.diagnostics.filter((d) => !isConfig(d)),
@@ -100,6 +116,7 @@ export async function checkRepository(repoDir: string, opts: CheckOptions = {}):
     ...missingValues.map((m) => m.diagnostic),
     ...typeProblems,
     ...uncovered.map((u) => u.diagnostic),
+    ...choices,
     ...certificate,
   ];
   return {
@@ -109,6 +126,29 @@ export async function checkRepository(repoDir: string, opts: CheckOptions = {}):
     missingValues,
     uncoveredHosts: uncovered,
   };
+}
+
+/**
+ * With several certificates: every tenant's choice when all are given (ambiguous, uncovered); with
+ * some, only tenants naming a given one (their hosts against it): the others can not be decided.
+ */
+function certificateChoiceProblems(
+  model: RepositoryModel,
+  certificates: readonly CertificateConfig[],
+  given: ReadonlyMap<string, { readonly tls: TlsMaterial }>,
+): Diagnostic[] {
+  const known: CertificateSans[] = certificates.flatMap((c) => {
+    const g = given.get(c.name);
+    return g === undefined ? [] : [{ name: c.name, dnsNames: g.tls.leaf.dnsNames }];
+  });
+  const all = known.length === certificates.length;
+  const out: Diagnostic[] = [];
+  for (const t of model.tenants) {
+    if (!all && (t.certificate === undefined || !given.has(t.certificate))) continue;
+    const choice = chooseCertificate(t, all ? known : known.filter((k) => k.name === t.certificate), model.locate);
+    if (choice.kind === "refused") out.push(...choice.diagnostics);
+  }
+  return out;
 }
 
 /** Throws NotARepositoryError unless `repoDir` is a folder holding a wildseal.yaml (whatever its state). */

@@ -78,8 +78,9 @@ export function judgeObject(
       `${what} renders into namespace ${ns}, not the tenant's namespace ${namespace}: set metadata.namespace to \${tenant.namespace}, or have the platform team list ${ns} in spec.policy.allowObjectNamespaces (wildseal.yaml)`,
     );
   }
-  const { source } = policy;
-  if (apiGroup(apiVersion) === "" && kind === "Secret" && ns === source.namespace && metadata?.["name"] === source.name) {
+  // every certificate's source Secret (issue 15: several certificates), not only the first
+  const source = (policy.sources ?? [policy.source]).find((s) => ns === s.namespace && metadata?.["name"] === s.name);
+  if (source !== undefined && apiGroup(apiVersion) === "" && kind === "Secret") {
     return refused(
       ["metadata", "name"],
       `${what} ${source.namespace}/${source.name} is the source Secret (spec.source in wildseal.yaml): rendering it would overwrite the certificate every tenant is served from; rename the object (no policy allows this)`,

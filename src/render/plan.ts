@@ -140,6 +140,38 @@ export interface PlanInput {
   readonly now: Date;
   /** how the certificate source is named in diagnostics */
   readonly sourceLabel: string;
+  /**
+   * Several certificates (spec.certificates): each tenant's certificate and every certificate's
+   * material. Then `leaf`, `chainSha256` and `caSha256` are unused, and a tenant is compared, for
+   * downgrades, only with the committed output of tenants of its own certificate (the others'
+   * notAfter says nothing about its source). Absent: one certificate for every tenant.
+   */
+  readonly several?: SeveralCertificates;
+}
+
+/** What planTenant needs of one certificate. */
+export interface CertificateMaterial {
+  readonly leaf: CertFacts;
+  readonly chainSha256: string;
+  readonly caSha256?: string;
+  /** how the certificate's source is named in diagnostics (its --source-file path) */
+  readonly sourceLabel: string;
+}
+
+export interface SeveralCertificates {
+  /** certificate name → its material */
+  readonly materials: ReadonlyMap<string, CertificateMaterial>;
+  /** tenant name → certificate name, for every tenant not gated */
+  readonly certificateOf: ReadonlyMap<string, string>;
+}
+
+/** The certificate a tenant is sealed with: its own (several) or the one of the render. */
+function materialOf(tenant: Tenant, input: PlanInput): CertificateMaterial | undefined {
+  if (input.several === undefined) {
+    return { leaf: input.leaf, chainSha256: input.chainSha256, sourceLabel: input.sourceLabel, ...(input.caSha256 === undefined ? {} : { caSha256: input.caSha256 }) };
+  }
+  const name = input.several.certificateOf.get(tenant.name);
+  return name === undefined ? undefined : input.several.materials.get(name);
 }
 
 export function placeholderContext(tenant: Tenant, leaf: CertFacts): PlaceholderContext {
@@ -180,7 +212,7 @@ export function holdEverything(existing: ExistingTree, diagnostics: readonly Dia
 
 export function planRender(input: PlanInput): Plan {
   const { leaf, now } = input;
-  if (leaf.notAfter.getTime() <= now.getTime()) {
+  if (input.several === undefined && leaf.notAfter.getTime() <= now.getTime()) {
     return holdEverything(input.existing, [
       {
         path: input.sourceLabel,
@@ -192,6 +224,17 @@ export function planRender(input: PlanInput): Plan {
     ]);
   }
   const diagnostics: Diagnostic[] = [];
+  // several certificates: an expired one holds its tenants only, said once
+  for (const m of input.several?.materials.values() ?? []) {
+    if (m.leaf.notAfter.getTime() > now.getTime()) continue;
+    diagnostics.push({
+      path: m.sourceLabel,
+      line: 1,
+      col: 1,
+      message: `the certificate expired at ${rfc3339(m.leaf.notAfter)}; its tenants were left as they are: fix the issuer (cert-manager) and render again`,
+      reason: "expired",
+    });
+  }
   const plans: TenantPlan[] = [];
   const held = new Set<string>(input.invalidTenants);
   const desired = new Map<string, Set<string>>(input.clusters.map((c) => [c, new Set<string>()]));
@@ -352,6 +395,8 @@ interface CommittedTree {
   readonly shared: ReadonlyMap<string, CommittedSealedSecret | undefined>;
   /** the newest certificate anywhere in the tree: no tenant, new or old, gets an older one */
   readonly newest: CommittedNotAfter | undefined;
+  /** several certificates: the newest committed by tenants of each certificate (PlanInput.several) */
+  readonly newestOf: ReadonlyMap<string, CommittedNotAfter>;
 }
 
 function notAfterOf(c: CommittedSealedSecret | undefined, path: string): CommittedNotAfter | undefined {
@@ -385,7 +430,15 @@ function readCommittedTree(input: PlanInput): CommittedTree {
       if (n !== undefined && (newest === undefined || n.time > newest.time)) newest = n;
     }
   }
-  return { sealed, shared, newest };
+  const newestOf = new Map<string, CommittedNotAfter>();
+  for (const t of input.several === undefined ? [] : input.tenants) {
+    const cert = input.several?.certificateOf.get(t.name);
+    const n = notAfterOf(sealed.get(`${input.output}/${t.cluster}/${t.name}/${sealedName}`), `${input.output}/${t.cluster}/${t.name}/${sealedName}`);
+    if (cert === undefined || n === undefined) continue;
+    const was = newestOf.get(cert);
+    if (was === undefined || n.time > was.time) newestOf.set(cert, n);
+  }
+  return { sealed, shared, newest, newestOf };
 }
 
 function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, shared: ReadonlyMap<string, SharedPlan>): TenantPlan {
@@ -394,9 +447,13 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, share
   if (gated !== undefined && gated.length > 0) return hold(gated);
   const sealingSha = input.sealingCertSha256.get(tenant.cluster);
   if (sealingSha === undefined) return hold([]); // the cluster's diagnostic is reported once, by the caller
+  const material = materialOf(tenant, input);
+  // no certificate (never without a gate), or an expired one: reported once, by planRender
+  if (material === undefined || material.leaf.notAfter.getTime() <= input.now.getTime()) return hold([]);
+  const { leaf } = material;
 
   const who = `tenant ${tenant.name} (${tenant.file})`;
-  const ctx = placeholderContext(tenant, input.leaf);
+  const ctx = placeholderContext(tenant, leaf);
   const documents: RenderedDocument[] = [];
   const problems: Diagnostic[] = [];
   let sealedDocument = -1;
@@ -422,20 +479,21 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, share
   // Compared with the tenant's own committed certificate and with the newest in the whole tree, so
   // that a stale source can not reach a new tenant (or one that moved) either.
   const own = notAfterOf(committed, committedPath);
-  const reference = own !== undefined && (tree.newest === undefined || own.time >= tree.newest.time) ? own : tree.newest;
-  const downgrade = checkNotOlder(reference, input.leaf, tenant.name);
+  const newest = input.several === undefined ? tree.newest : tree.newestOf.get(input.several.certificateOf.get(tenant.name) ?? "");
+  const reference = own !== undefined && (newest === undefined || own.time >= newest.time) ? own : newest;
+  const downgrade = checkNotOlder(reference, leaf, tenant.name);
   if (downgrade !== undefined) return hold([downgrade]);
 
   const inputsSha = sealedInputsSha256({
-    chainSha256: input.chainSha256,
-    leafSha256: input.leaf.sha256,
+    chainSha256: material.chainSha256,
+    leafSha256: leaf.sha256,
     sealingCertSha256: sealingSha,
     scope: tenant.scope,
     namespace: tenant.namespace,
     secretName: tenant.secretName,
-    caSha256: input.caSha256,
+    caSha256: material.caSha256,
   });
-  const facts = { tenant, leaf: input.leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha };
+  const facts = { tenant, leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha };
   const sealedDoc = documents[sealedDocument];
   if (sealedDoc === undefined) throw new Error("render: SealedSecret document missing");
 
@@ -449,7 +507,7 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, share
     return { kind: "shared", cluster: tenant.cluster, tenant, change, write: same ? undefined : files };
   }
 
-  const reusable = reusableCiphertext(committed, inputsSha, sealedItemsOf(input.caSha256 !== undefined));
+  const reusable = reusableCiphertext(committed, inputsSha, sealedItemsOf(material.caSha256 !== undefined));
   if (reusable !== undefined) {
     finishSealedSecret(sealedDoc.value as Record<string, unknown>, { ...facts, encryptedData: reusable });
     const files = tenantFiles(tenant.file, documents);
@@ -461,7 +519,7 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, share
   const change =
     existing === undefined
       ? "add"
-      : committed?.annotations[ANNOTATION.certSha256] !== undefined && committed.annotations[ANNOTATION.certSha256] !== input.leaf.sha256
+      : committed?.annotations[ANNOTATION.certSha256] !== undefined && committed.annotations[ANNOTATION.certSha256] !== leaf.sha256
         ? "renew"
         : committed?.annotations[ANNOTATION.sealingCertSha256] !== undefined && committed.annotations[ANNOTATION.sealingCertSha256] !== sealingSha
           ? "reseal"

@@ -6,7 +6,8 @@ import type { WildsealConfig } from "../model/types.ts";
 import type { SealingCertificate } from "../seal/sealing-cert.ts";
 import type { CertFacts, TlsMaterial } from "../tls/types.ts";
 import { changeKind, filesAfterSealing, holdEverything, planRender } from "./plan.ts";
-import type { ChangeKind, ExistingTree, Plan, TenantPlan } from "./plan.ts";
+import type { CertificateMaterial, ChangeKind, ExistingTree, Plan, SeveralCertificates, TenantPlan } from "./plan.ts";
+import { chooseCertificates, type CertificateSans } from "../model/certificates.ts";
 import { readExistingTree, removeFolder, writeClusterIndex, writeTenantFolder } from "./rendered-files.ts";
 import type { WriteCounts } from "./rendered-files.ts";
 import { sealJobs } from "./seal-batch.ts";
@@ -24,7 +25,14 @@ import { removeUnusedShared, writeSharedPlans } from "./apply-shared.ts";
 
 export interface RenderOptions {
   readonly repoDir: string;
+  /** the certificate (one certificate: spec.source, or the only entry of spec.certificates) */
   readonly tls: TlsMaterial;
+  /**
+   * Several certificates (spec.certificates): name → material, every certificate of the config;
+   * then `tls` is only the RenderResult's `leaf` when nothing else is known. Each tenant is sealed
+   * with its certificate (model/certificates.ts chooses; ambiguous and uncovered tenants are held).
+   */
+  readonly certificates?: ReadonlyMap<string, { readonly tls: TlsMaterial; readonly label: string }>;
   readonly now?: Date;
   /** cluster → sealing certificate; default: each cluster's `sealingCert` file from wildseal.yaml */
   readonly sealingCerts?: ReadonlyMap<string, SealingCertificate>;
@@ -75,6 +83,8 @@ export interface RenderChange {
   /** "" for a held tenant that has no output anywhere */
   readonly cluster: string;
   readonly kind: ChangeKind;
+  /** several certificates: the certificate the tenant is sealed with (absent for held and removed ones without one) */
+  readonly certificate?: string;
 }
 
 export interface RenderResult {
@@ -82,6 +92,8 @@ export interface RenderResult {
   /** one entry per tenant folder, sorted by cluster then tenant */
   readonly changes: RenderChange[];
   readonly leaf: CertFacts;
+  /** several certificates: each one's leaf, by name */
+  readonly leaves?: ReadonlyMap<string, CertFacts>;
   /** repository-relative paths written and removed */
   readonly files: WriteCounts;
 }
@@ -141,12 +153,12 @@ function hostGates(model: RepositoryModel, leaf: CertFacts): Map<string, Diagnos
   return gates;
 }
 
-function summarize(plan: Plan): RenderChange[] {
-  const changes = plan.tenants.map((p: TenantPlan) => ({
-    tenant: typeof p.tenant === "string" ? p.tenant : p.tenant.name,
-    cluster: p.cluster ?? "",
-    kind: changeKind(p),
-  }));
+function summarize(plan: Plan, certificateOf?: ReadonlyMap<string, string>): RenderChange[] {
+  const changes = plan.tenants.map((p: TenantPlan) => {
+    const tenant = typeof p.tenant === "string" ? p.tenant : p.tenant.name;
+    const certificate = p.kind === "prune" ? undefined : certificateOf?.get(tenant);
+    return { tenant, cluster: p.cluster ?? "", kind: changeKind(p), ...(certificate === undefined ? {} : { certificate }) };
+  });
   return changes.sort((a, b) => (a.cluster === b.cluster ? cmp(a.tenant, b.tenant) : cmp(a.cluster, b.cluster)));
 }
 
@@ -187,6 +199,11 @@ export async function renderInputs(inputs: RepositoryInputs, opts: RenderOptions
   const sealing = sealingCertsOf(config, inputs.sealing, opts.sealingCerts);
   diagnostics.push(...sealing.diagnostics);
 
+  const several = severalOf(config, model, opts);
+  if (several.kind === "missing") {
+    diagnostics.push(several.diagnostic);
+    return { diagnostics, changes: summarize(holdEverything(existing, [])), leaf: tls.leaf, files };
+  }
   const crt = tls.secret.data.get("tls.crt");
   const plan = planRender({
     output: config.output,
@@ -198,7 +215,8 @@ export async function renderInputs(inputs: RepositoryInputs, opts: RenderOptions
     chainSha256: createHash("sha256").update(crt?.reveal() ?? Buffer.alloc(0)).digest("hex"),
     ...(tls.ca === undefined ? {} : { caSha256: createHash("sha256").update(tls.ca).digest("hex") }),
     sealingCertSha256: new Map([...sealing.certs].map(([c, cert]) => [c, cert.sha256])),
-    gates: hostGates(model, tls.leaf),
+    gates: several.kind === "several" ? several.gates : hostGates(model, tls.leaf),
+    ...(several.kind === "several" ? { several: several.several } : {}),
     existing,
     objectPolicy: objectPolicyOf(config),
     removals: model.tenantSet === "incomplete" ? { kind: "held" } : (opts.removals ?? DEFAULT_REMOVAL_LIMIT),
@@ -206,8 +224,113 @@ export async function renderInputs(inputs: RepositoryInputs, opts: RenderOptions
     sourceLabel: opts.sourceLabel ?? "certificate source",
   });
   diagnostics.push(...plan.diagnostics);
+  if (several.kind === "several") {
+    await applySeveral(opts, config.output, plan, existing, sealing.certs, now, files, several);
+    const leaves = new Map([...several.several.materials].map(([name, m]) => [name, m.leaf]));
+    return { diagnostics, changes: summarize(plan, several.several.certificateOf), leaf: tls.leaf, leaves, files };
+  }
   await applyPlan(opts, config.output, plan, existing, sealing.certs, now, files);
   return { diagnostics, changes: summarize(plan), leaf: tls.leaf, files };
+}
+
+type Several =
+  | { readonly kind: "one" }
+  | { readonly kind: "missing"; readonly diagnostic: Diagnostic }
+  | {
+      readonly kind: "several";
+      readonly several: SeveralCertificates;
+      readonly gates: Map<string, Diagnostic[]>;
+      readonly tls: ReadonlyMap<string, TlsMaterial>;
+    };
+
+/**
+ * With spec.certificates of more than one entry: every certificate's material (all are needed to
+ * choose: a tenant covered by one given certificate may be covered by a missing one too), and each
+ * tenant's choice; refused tenants are held with their diagnostics.
+ */
+function severalOf(config: WildsealConfig, model: RepositoryModel, opts: RenderOptions): Several {
+  if (config.certificates.length <= 1) return { kind: "one" };
+  const given = opts.certificates ?? new Map<string, { readonly tls: TlsMaterial; readonly label: string }>();
+  const names = config.certificates.map((c) => c.name);
+  const unknown = [...given.keys()].filter((n) => !names.includes(n));
+  if (unknown.length > 0) {
+    return {
+      kind: "missing",
+      diagnostic: {
+        path: "wildseal.yaml",
+        line: 1,
+        col: 1,
+        message: `certificate ${unknown.join(", ")} was given, but wildseal.yaml lists ${names.join(", ")}: give --source-file NAME=PATH with those names; nothing was rendered`,
+        reason: "invalid-input",
+      },
+    };
+  }
+  const missing = config.certificates.filter((c) => !given.has(c.name)).map((c) => c.name);
+  if (missing.length > 0) {
+    return {
+      kind: "missing",
+      diagnostic: {
+        path: "wildseal.yaml",
+        line: 1,
+        col: 1,
+        message: `wildseal.yaml lists ${config.certificates.length} certificates and ${missing.join(", ")} ${missing.length === 1 ? "was" : "were"} not given: give each one (--source-file NAME=PATH); nothing was rendered`,
+        reason: "invalid-input",
+      },
+    };
+  }
+  const materials = new Map<string, CertificateMaterial>();
+  const tls = new Map<string, TlsMaterial>();
+  for (const c of config.certificates) {
+    const g = given.get(c.name);
+    if (g === undefined) continue;
+    tls.set(c.name, g.tls);
+    const crt = g.tls.secret.data.get("tls.crt");
+    materials.set(c.name, {
+      leaf: g.tls.leaf,
+      chainSha256: createHash("sha256").update(crt?.reveal() ?? Buffer.alloc(0)).digest("hex"),
+      ...(g.tls.ca === undefined ? {} : { caSha256: createHash("sha256").update(g.tls.ca).digest("hex") }),
+      sourceLabel: g.label,
+    });
+  }
+  const sans: CertificateSans[] = config.certificates.map((c) => ({ name: c.name, dnsNames: materials.get(c.name)?.leaf.dnsNames ?? [] }));
+  const gates = new Map<string, Diagnostic[]>();
+  const certificateOf = new Map<string, string>();
+  for (const [tenant, choice] of chooseCertificates(model.tenants, sans, model.locate)) {
+    if (choice.kind === "assigned") certificateOf.set(tenant, choice.certificate);
+    else gates.set(tenant, [...choice.diagnostics]);
+  }
+  return { kind: "several", several: { materials, certificateOf }, gates, tls };
+}
+
+/**
+ * applyPlan once per certificate, each with its tenants only (the shared layout is refused with
+ * several certificates, load-config.ts): a renewal of one certificate seals only its tenants,
+ * since the others' fingerprints (sealed-inputs) did not change.
+ */
+async function applySeveral(
+  opts: RenderOptions,
+  output: string,
+  plan: Plan,
+  existing: ExistingTree,
+  certs: ReadonlyMap<string, SealingCertificate>,
+  now: Date,
+  files: WriteCounts,
+  several: Extract<Several, { kind: "several" }>,
+): Promise<void> {
+  const certOf = (p: TenantPlan): string | undefined => (p.kind === "seal" || p.kind === "rewrite" ? several.several.certificateOf.get(p.tenant.name) : undefined);
+  const [first, ...rest] = [...several.tls.keys()];
+  for (const name of [first, ...rest]) {
+    const tls = name === undefined ? undefined : several.tls.get(name);
+    if (name === undefined || tls === undefined) continue;
+    // the first pass also writes the indexes and prunes; the others write their tenants' folders only
+    const mine: Plan = {
+      ...plan,
+      tenants: plan.tenants.filter((p) => (p.kind === "seal" || p.kind === "rewrite" ? certOf(p) === name : name === first && p.kind === "prune")),
+      indexes: name === first ? plan.indexes : [],
+      shared: [],
+    };
+    await applyPlan({ ...opts, tls }, output, mine, existing, certs, now, files);
+  }
 }
 
 async function applyPlan(

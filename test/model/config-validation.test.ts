@@ -25,6 +25,7 @@ describe("wildseal.yaml loading", () => {
     assert.deepEqual(r.config, {
       name: "example",
       source: { namespace: "cert-manager", name: "wildcard-example-com" },
+      certificates: [{ name: "default", source: { namespace: "cert-manager", name: "wildcard-example-com" } }],
       clusters: [
         { name: "prod-east", sealing: { kind: "file", path: "clusters/prod-east/sealed-secrets.pem" } },
         { name: "prod-west", sealing: { kind: "controller", namespace: "kube-system", name: "sealed-secrets-controller" } },
@@ -54,7 +55,7 @@ describe("wildseal.yaml loading", () => {
 
   it("reports a missing required field at its parent", async () => {
     assert.deepEqual(await configProblems(ONE_CLUSTER_CONFIG.replace(/ {2}source:.*\n/, "")), [
-      "wildseal.yaml:5:3: spec.source is required: add it",
+      "wildseal.yaml:5:3: spec.source (one certificate's Secret, {namespace, name}) or spec.certificates (several, each {name, source}) is required: add one",
     ]);
   });
 

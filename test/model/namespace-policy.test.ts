@@ -64,7 +64,7 @@ describe("tenant namespace policy", () => {
 
   it("gives every reason a namespace is protected: kube-system is also the default controller namespace", () => {
     const config = { source: { namespace: "cert-manager", name: "w" }, clusters: [{ name: "a", sealing: { kind: "controller", namespace: "kube-system", name: "x" } }, { name: "b", sealing: { kind: "controller", namespace: "kube-system", name: "x" } }] } as const;
-    assert.deepEqual(Object.fromEntries(protectedNamespaces({ ...config, name: "t", defaults: { secretName: "s", scope: "strict" }, output: "rendered" })), {
+    assert.deepEqual(Object.fromEntries(protectedNamespaces({ ...config, name: "t", defaults: { secretName: "s", scope: "strict" }, output: "rendered", certificates: [{ name: "default", source: config.source }] })), {
       "kube-system": "a Kubernetes system namespace and the sealed-secrets controller's namespace on clusters a, b",
       "kube-public": "a Kubernetes system namespace",
       "kube-node-lease": "a Kubernetes system namespace",

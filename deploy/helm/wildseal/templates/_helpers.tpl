@@ -61,6 +61,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* The Lease wildseal takes with --leader-elect (src/pipeline/watch.ts: name "wildseal", in the source namespace). */}}
 {{- define "wildseal.leaseName" -}}wildseal{{- end }}
 
+{{/* The namespace of the first source Secret (certificates[0], else source): where --leader-elect takes its Lease. */}}
+{{- define "wildseal.sourceNamespace" -}}
+{{- if .Values.certificates }}{{ (index .Values.certificates 0).source.namespace }}{{ else }}{{ .Values.source.namespace }}{{ end }}
+{{- end }}
+
 {{/* The resource name RBAC sees for services/http:<name>:<port>/proxy/… (src/sources/sealing-cert-fetch.ts certProxyPath). */}}
 {{- define "wildseal.proxyResourceName" -}}
 {{- printf "http:%s:%s" .Values.controllerCert.name .Values.controllerCert.portName }}
@@ -68,8 +73,19 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/* Fail early on inconsistent values (called from the Deployment). */}}
 {{- define "wildseal.validate" -}}
+{{- if .Values.certificates }}
+{{- if or .Values.source.namespace .Values.source.name }}
+{{- fail "source and certificates are both set: keep one (source is the one-certificate form)" }}
+{{- end }}
+{{- range $i, $c := .Values.certificates }}
+{{- $_ := required (printf "certificates[%d].name is required (spec.certificates[].name in wildseal.yaml)" $i) $c.name }}
+{{- $_ := required (printf "certificates[%d].source.namespace is required" $i) (($c.source | default dict).namespace) }}
+{{- $_ := required (printf "certificates[%d].source.name is required" $i) (($c.source | default dict).name) }}
+{{- end }}
+{{- else }}
 {{- $_ := required "source.namespace is required (the namespace of the cert-manager Secret)" .Values.source.namespace }}
 {{- $_ := required "source.name is required (the name of the cert-manager Secret)" .Values.source.name }}
+{{- end }}
 {{- $_ := required "git.repo is required (the GitOps repository URL)" .Values.git.repo }}
 {{- if not (has .Values.git.mode (list "push" "pull-request")) }}
 {{- fail (printf "git.mode must be push or pull-request, got %q" .Values.git.mode) }}
