@@ -61,10 +61,50 @@ export interface ReconcileLoop {
   status(): LoopStatus;
 }
 
-/** Merge a trigger into a pending set: one entry per kind+detail, first arrival order kept. */
-export function coalesce(pending: readonly Trigger[], trigger: Trigger): Trigger[] {
-  const same = pending.some((t) => t.kind === trigger.kind && t.detail === trigger.detail);
-  return same ? [...pending] : [...pending, trigger];
+/** Distinct triggers kept for one reconcile; past it, only a trigger of a kind not yet pending is kept. */
+export const MAX_PENDING_TRIGGERS = 1_000;
+
+/**
+ * The triggers waiting for the next reconcile: one entry per kind+detail, in first-arrival order.
+ * The reconcile is level-triggered (it reads Git and the inputs itself), so which triggers are
+ * pending only matters for logs: once MAX_PENDING_TRIGGERS distinct ones wait, a trigger whose kind
+ * is already pending adds nothing. A flood of distinct webhook deliveries then costs O(1) time per
+ * delivery and bounded memory (a pending array scanned per trigger made it O(n²)).
+ */
+export class PendingTriggers {
+  readonly #byKey = new Map<string, Trigger>();
+  readonly #kinds = new Set<Trigger["kind"]>();
+  /** distinct triggers left out past the limit, per kind: the log still counts them */
+  #dropped: Partial<Record<Trigger["kind"], number>> = {};
+
+  add(trigger: Trigger): void {
+    const key = trigger.detail === undefined ? trigger.kind : `${trigger.kind}\0${trigger.detail}`;
+    if (this.#byKey.has(key)) return;
+    if (this.#byKey.size >= MAX_PENDING_TRIGGERS && this.#kinds.has(trigger.kind)) {
+      // a repeat of a dropped detail is counted again: past the limit, telling them apart would need the memory the limit saves
+      this.#dropped[trigger.kind] = (this.#dropped[trigger.kind] ?? 0) + 1;
+      return;
+    }
+    this.#byKey.set(key, trigger);
+    this.#kinds.add(trigger.kind);
+  }
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /** Everything pending, in arrival order, and how many were left out per kind; the set is empty afterwards. */
+  take(): { readonly triggers: Trigger[]; readonly dropped: Partial<Record<Trigger["kind"], number>> } {
+    const taken = { triggers: [...this.#byKey.values()], dropped: this.#dropped };
+    this.clear();
+    return taken;
+  }
+
+  clear(): void {
+    this.#byKey.clear();
+    this.#kinds.clear();
+    this.#dropped = {};
+  }
 }
 
 export function startReconcileLoop(options: ReconcileLoopOptions): ReconcileLoop {
@@ -73,7 +113,7 @@ export function startReconcileLoop(options: ReconcileLoopOptions): ReconcileLoop
   const log = options.log;
 
   let alive = true;
-  let pending: Trigger[] = [];
+  const pending = new PendingTriggers();
   let timer: NodeJS.Timeout | undefined;
   let timerDue = Number.POSITIVE_INFINITY;
   /** earliest time the next reconcile may start (set by backoff after a failure) */
@@ -114,23 +154,22 @@ export function startReconcileLoop(options: ReconcileLoopOptions): ReconcileLoop
   function fire(): void {
     timer = undefined;
     timerDue = Number.POSITIVE_INFINITY;
-    if (!alive || running || pending.length === 0) {
+    if (!alive || running || pending.size === 0) {
       settleIdle();
       return;
     }
-    const batch = pending;
-    pending = [];
+    const { triggers: batch, dropped } = pending.take();
     const abort = new AbortController();
-    const promise = runOnce(batch, abort.signal).finally(() => {
+    const promise = runOnce(batch, dropped, abort.signal).finally(() => {
       running = undefined;
       afterRun();
     });
     running = { promise, abort };
   }
 
-  async function runOnce(batch: readonly Trigger[], signal: AbortSignal): Promise<void> {
+  async function runOnce(batch: readonly Trigger[], dropped: Partial<Record<Trigger["kind"], number>>, signal: AbortSignal): Promise<void> {
     const started = Date.now();
-    log.info(summarizeTriggers(batch), "reconcile started");
+    log.info(summarizeTriggers(batch, dropped), "reconcile started");
     let outcome: ReconcileOutcome;
     try {
       outcome = await options.reconcile(signal, batch);
@@ -169,19 +208,19 @@ export function startReconcileLoop(options: ReconcileLoopOptions): ReconcileLoop
     const delay = backoffDelay(retry, failures, random);
     notBefore = Date.now() + delay;
     // Re-queue what this run was for, so the retry runs even if nothing new arrives.
-    for (const t of batch) pending = coalesce(pending, t);
+    for (const t of batch) pending.add(t);
     log.warn({ ms, error: message, failures, retryInMs: delay }, "reconcile failed; will retry");
   }
 
   function afterRun(): void {
-    if (alive && pending.length > 0) schedule(options.debounceMs);
+    if (alive && pending.size > 0) schedule(options.debounceMs);
     settleIdle();
   }
 
   const loop: ReconcileLoop = {
     trigger(trigger: Trigger): void {
       if (!alive) return;
-      pending = coalesce(pending, trigger);
+      pending.add(trigger);
       if (running) return; // coalesced into the follow-up scheduled when the run ends
       schedule(trigger.kind === "startup" ? 0 : options.debounceMs);
     },
@@ -195,7 +234,7 @@ export function startReconcileLoop(options: ReconcileLoopOptions): ReconcileLoop
       if (resync) clearInterval(resync);
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
-      pending = [];
+      pending.clear();
       const current = running;
       if (current) {
         const graceMs = stopOptions.graceMs ?? 0;
@@ -248,7 +287,7 @@ export type TriggerSummary = {
  * A batch as a bounded log record: a burst of thousands of distinct webhook deliveries coalesces into
  * thousands of pending triggers, and listing them all made one log line of tens of KiB.
  */
-export function summarizeTriggers(batch: readonly Trigger[]): TriggerSummary {
+export function summarizeTriggers(batch: readonly Trigger[], dropped: Partial<Record<Trigger["kind"], number>> = {}): TriggerSummary {
   const kinds: Partial<Record<Trigger["kind"], number>> = {};
   const examples: string[] = [];
   for (const t of batch) {
@@ -256,7 +295,12 @@ export function summarizeTriggers(batch: readonly Trigger[]): TriggerSummary {
     if (seen === 0 && examples.length < MAX_TRIGGER_EXAMPLES) examples.push(describe(t));
     kinds[t.kind] = seen + 1;
   }
-  return { triggerCount: batch.length, triggerKinds: kinds, triggers: examples };
+  let count = batch.length;
+  for (const [kind, n] of Object.entries(dropped) as [Trigger["kind"], number][]) {
+    kinds[kind] = (kinds[kind] ?? 0) + n;
+    count += n;
+  }
+  return { triggerCount: count, triggerKinds: kinds, triggers: examples };
 }
 
 function describe(t: Trigger): string {

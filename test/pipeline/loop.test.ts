@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import { createLogger } from "../../src/ops/logger.ts";
 import { createMetrics } from "../../src/ops/metrics.ts";
 import { backoffDelay } from "../../src/backoff.ts";
-import { coalesce, startReconcileLoop, type ReconcileLoop } from "../../src/pipeline/loop.ts";
+import { MAX_PENDING_TRIGGERS, PendingTriggers, startReconcileLoop, type ReconcileLoop } from "../../src/pipeline/loop.ts";
 import type { ReconcileOutcome, Trigger } from "../../src/trigger.ts";
 
 const DEBOUNCE = 500;
@@ -250,10 +250,24 @@ describe("backoff and coalescing helpers", () => {
   });
 
   it("keeps one entry per kind and detail", () => {
-    let pending: Trigger[] = [];
+    const pending = new PendingTriggers();
     for (const t of [{ kind: "resync" }, { kind: "resync" }, { kind: "git-poll", detail: "a" }, { kind: "git-poll", detail: "b" }] as const) {
-      pending = coalesce(pending, t);
+      pending.add(t);
     }
-    assert.deepEqual(pending, [{ kind: "resync" }, { kind: "git-poll", detail: "a" }, { kind: "git-poll", detail: "b" }]);
+    assert.deepEqual(pending.take().triggers, [{ kind: "resync" }, { kind: "git-poll", detail: "a" }, { kind: "git-poll", detail: "b" }]);
+    assert.equal(pending.size, 0, "take empties the set");
+  });
+
+  it("a flood of distinct triggers is bounded: past the limit only a kind not yet pending gets in", () => {
+    const pending = new PendingTriggers();
+    for (let i = 0; i < 100_000; i++) pending.add({ kind: "webhook", detail: `delivery ${i}` });
+    assert.equal(pending.size, MAX_PENDING_TRIGGERS);
+    pending.add({ kind: "webhook", detail: "one more" });
+    pending.add({ kind: "resync" });
+    const { triggers: batch, dropped } = pending.take();
+    assert.deepEqual(dropped, { webhook: 100_000 - MAX_PENDING_TRIGGERS + 1 }, "what was left out is still counted");
+    assert.equal(batch.length, MAX_PENDING_TRIGGERS + 1, "the resync is kept: a kind nothing else stands for");
+    assert.deepEqual(batch.at(-1), { kind: "resync" });
+    assert.deepEqual(batch[0], { kind: "webhook", detail: "delivery 0" }, "arrival order");
   });
 });
