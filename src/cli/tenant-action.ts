@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import type { Command } from "commander";
-import { InvalidInputError, UsageError, formatDiagnostic } from "../errors.ts";
+import { ExitCode, InvalidInputError, UsageError, formatDiagnostic } from "../errors.ts";
 import { addTenant, removeTenant, valuesFromFlags } from "../render/tenant-file.ts";
 import { formatTenantTable, listTenants } from "../render/tenant-list.ts";
 import type { LastChange } from "../render/tenant-list.ts";
@@ -85,5 +85,9 @@ export async function listAction(o: { repo: string; json?: boolean }, command: C
   }
   ctx.io.stdout(o.json === true ? dumpJson(listing.rows) : formatTenantTable(listing.rows));
   for (const d of listing.problems) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
-  if (listing.problems.length > 0) ctx.io.stderr(`note: ${plural(listing.problems.length, "problem")} above; tenants with problems are not listed (wildseal validate)\n`);
+  if (listing.problems.length > 0) {
+    ctx.io.stderr(`note: ${plural(listing.problems.length, "problem")} above; tenants with problems are not listed (wildseal validate)\n`);
+    // a script reading the list must not take a partial list for the whole one
+    ctx.exitCode = ExitCode.invalidInput;
+  }
 }

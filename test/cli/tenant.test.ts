@@ -258,6 +258,18 @@ describe("wildseal tenant list", () => {
   });
 });
 
+describe("wildseal tenant list with a broken tenant file", () => {
+  it("lists the valid tenants, prints the problem at its position and exits 1, so a script never takes a partial list for the whole", async () => {
+    const repo = exampleRepo();
+    writeFileSync(join(repo, "tenants", "globex.yaml"), readFileSync(join(repo, "tenants", "globex.yaml"), "utf8").replace(/namespace: .*/, "namespace: Not_A_Namespace"));
+    const r = await runCli(["tenant", "list", "--json", "--repo", repo]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { name: string }[]).map((x) => x.name), ["acme", "initech"]);
+    assert.match(r.stderr, /^tenants\/globex\.yaml:\d+:\d+: .*namespace/m);
+    assert.match(r.stderr, /note: 1 problem above; tenants with problems are not listed \(wildseal validate\)/);
+  });
+});
+
 describe("wildseal tenant remove", () => {
   it("deletes the tenant file and says which output the next sync prunes", async () => {
     const { repo } = await gitRepoWithHistory();
