@@ -27,6 +27,27 @@ const RETRY_AFTER_SECONDS = 10;
 const MAX_ECHOED_CHARS = 80;
 /** refusals that hint at a misconfigured sender or an attack, rather than an ignored event */
 const WARN_STATUSES: ReadonlySet<number> = new Set([401, 408, 411, 413, 415, 503]);
+/** anyone who can reach the port can send requests: their log lines are throttled per status */
+export const DEFAULT_WEBHOOK_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Whether to log now, per key: the first time, then once per interval; a line that is logged
+ * carries how many were held back since the last one (`suppressed`). Without it, a flood of
+ * unsigned requests to the public webhook port writes one warn line each. Pure given `now`.
+ */
+export function createLogThrottle(intervalMs: number, now: () => number): (key: string) => { readonly log: boolean; readonly suppressed: number } {
+  const state = new Map<string, { last: number; held: number }>();
+  return (key) => {
+    const t = now();
+    const s = state.get(key);
+    if (s !== undefined && t - s.last < intervalMs) {
+      s.held++;
+      return { log: false, suppressed: 0 };
+    }
+    state.set(key, { last: t, held: 0 });
+    return { log: true, suppressed: s?.held ?? 0 };
+  };
+}
 
 export interface WebhookOptions {
   /** the shared secret configured on the GitHub webhook (never logged) */
@@ -41,6 +62,10 @@ export interface WebhookOptions {
   readonly bufferBudgetBytes?: number;
   /** a body not complete this long after its headers is cut off with 408; default 10 s */
   readonly bodyTimeoutMs?: number;
+  /** per response status, at most one log line this often (the rest are counted in the next); default 60 s */
+  readonly logIntervalMs?: number;
+  /** the clock of that throttle (tests) */
+  readonly now?: () => number;
 }
 
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -185,10 +210,13 @@ export function createWebhookHandler(options: WebhookOptions): WebhookHandler {
   if (budgetBytes < maxBytes) throw new Error(`the webhook buffer budget (${budgetBytes} bytes) is below one maximum body (${maxBytes} bytes)`);
   const budget = createByteBudget(budgetBytes);
   const ref = `refs/heads/${options.branch}`;
+  const throttle = createLogThrottle(options.logIntervalMs ?? DEFAULT_WEBHOOK_LOG_INTERVAL_MS, options.now ?? Date.now);
 
   function respond(req: IncomingMessage, res: ServerResponse, status: number, message: string, close: boolean, extra: Record<string, string> = {}): void {
     const level = WARN_STATUSES.has(status) ? "warn" : "info";
-    options.log[level]({ status, delivery: deliveryId(req) }, `webhook: ${message}`);
+    // an accepted delivery is always logged: it is one reconcile, and the loop coalesces those anyway
+    const t = status === 202 ? { log: true, suppressed: 0 } : throttle(String(status));
+    if (t.log) options.log[level]({ status, delivery: deliveryId(req), ...(t.suppressed > 0 ? { suppressed: t.suppressed } : {}) }, `webhook: ${message}`);
     reply(res, status, message, close, extra);
   }
 

@@ -6,7 +6,7 @@ import { startOpsServer, type OpsServer } from "../../src/ops/http-server.ts";
 import { createLogger } from "../../src/ops/logger.ts";
 import { createMetrics } from "../../src/ops/metrics.ts";
 import type { Trigger } from "../../src/trigger.ts";
-import { createWebhookHandler } from "../../src/sources/webhook.ts";
+import { createLogThrottle, createWebhookHandler } from "../../src/sources/webhook.ts";
 
 const SECRET = "webhook-secret-for-tests";
 
@@ -101,5 +101,62 @@ describe("GitHub push webhook", () => {
     assert.throws(() =>
       createWebhookHandler({ secret: "", branch: "main", onTrigger: () => undefined, log: createLogger({ level: "silent" }) }),
     );
+  });
+});
+
+describe("webhook log throttle", () => {
+  it("logs a key the first time, then once per interval with the count held back", () => {
+    let t = 0;
+    const throttle = createLogThrottle(60_000, () => t);
+    assert.deepEqual(throttle("401"), { log: true, suppressed: 0 });
+    t = 1_000;
+    assert.deepEqual(throttle("401"), { log: false, suppressed: 0 });
+    assert.deepEqual(throttle("401"), { log: false, suppressed: 0 });
+    assert.deepEqual(throttle("413"), { log: true, suppressed: 0 }, "each key has its own window");
+    t = 60_000;
+    assert.deepEqual(throttle("401"), { log: true, suppressed: 2 });
+    t = 60_001;
+    assert.deepEqual(throttle("401"), { log: false, suppressed: 0 });
+  });
+
+  it("a flood of unsigned requests to the webhook port writes one warn line per interval, not one per request", async () => {
+    const lines: string[] = [];
+    let t = 0;
+    const log = createLogger({
+      destination: new Writable({
+        write(c, _e, cb) {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    });
+    const triggers: Trigger[] = [];
+    const webhook = createWebhookHandler({ secret: SECRET, branch: "main", onTrigger: (x) => triggers.push(x), log, now: () => t });
+    const server = await startOpsServer({ listen: "127.0.0.1:0", metrics: createMetrics({ defaultMetrics: false }), ready: () => true, webhook });
+    try {
+      const post = (signature: string) =>
+        fetch(`${server.url}/webhook`, { method: "POST", headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": signature }, body: "{}" });
+      for (let i = 0; i < 50; i++) assert.equal((await post(`sha256=${"0".repeat(64)}`)).status, 401);
+      const refused = () => lines.filter((l) => l.includes("invalid signature")).map((l) => JSON.parse(l) as { level: unknown; suppressed?: number });
+      assert.equal(refused().length, 1, "the first refusal is logged, the next 49 are held back");
+      t = 60_000;
+      assert.equal((await post(`sha256=${"1".repeat(64)}`)).status, 401);
+      assert.equal(refused().length, 2);
+      assert.equal(refused()[1]?.suppressed, 49, "the next line says how many were held back");
+      // accepted deliveries are never held back: each is logged and triggers
+      const body = JSON.stringify({ ref: "refs/heads/main", after: "a".repeat(40) });
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`${server.url}/webhook`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-github-event": "push", "x-hub-signature-256": await sign(SECRET, body) },
+          body,
+        });
+        assert.equal(res.status, 202);
+      }
+      assert.equal(lines.filter((l) => l.includes("reconcile scheduled")).length, 3);
+      assert.equal(triggers.length, 3);
+    } finally {
+      await server.close();
+    }
   });
 });
