@@ -1,18 +1,18 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { KubeConfig } from "@kubernetes/client-node";
-import { loadAll } from "js-yaml";
 import { secretManifestObject } from "../../src/tls/secret-manifest.ts";
 import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf, type GeneratedCertificate } from "../../src/tls/generate.ts";
 import { validateTlsSecret } from "../../src/tls/tls-material.ts";
 import { makeBareRemote, PERSON, pushAsPerson, remoteFile, remoteLog, type BareRemote } from "../helpers/git-fixtures.ts";
 import { ensureBinaries, startCluster, tearDownScenario, type Cluster } from "./cluster.ts";
 import { tenantYaml } from "../pipeline/sync-world.ts";
-import { run, spawnManaged, stopManaged, tailOf, waitFor, type ManagedProcess } from "./processes.ts";
+import { run, stopManaged, tailOf, waitFor, type ManagedProcess } from "./processes.ts";
+import {
+  CHART, CI, chartTools, find, freePort, podProcess, readyz as readyzOn, RELEASE, RELEASE_NS, spawnChartWatch, tokenKubeconfig,
+  type Container, type Deployment, type K8sObject, type PodSpec, type PolicyRule, type Role, type RoleBinding,
+} from "./chart-support.ts";
 
 // issue 10: the Helm chart deploy/helm/wildseal. helm (built from its Go module by test/e2e/setup) lints and
 // renders it; the RBAC it renders is checked rule by rule; then, on the real kube-apiserver, the all-features
@@ -24,11 +24,6 @@ import { run, spawnManaged, stopManaged, tailOf, waitFor, type ManagedProcess } 
 // render, a renewal of the source Secret, and a tenant added and one removed by a person's commits. Not part of
 // `npm test`; run with `npm run test:e2e` or `node --import tsx --test test/e2e/chart.test.ts`.
 
-const REPO_ROOT = resolve(import.meta.dirname, "..", "..");
-const CHART = join(REPO_ROOT, "deploy", "helm", "wildseal");
-const CI = join(CHART, "ci");
-const RELEASE = "wildseal";
-const RELEASE_NS = "wildseal";
 const SOURCE_NS = "cert-manager";
 const SOURCE_NAME = "wildcard-example-com";
 const CONTROLLER_NS = "kube-system";
@@ -42,70 +37,9 @@ const CONTROLLER_SVC = "sealed-secrets-controller";
 /** the resource name RBAC sees for services/http:sealed-secrets-controller:http/proxy/v1/cert.pem */
 const PROXY_NAME = `http:${CONTROLLER_SVC}:http`;
 
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  [k: string]: unknown;
-}
-interface PolicyRule {
-  apiGroups?: string[];
-  resources?: string[];
-  resourceNames?: string[];
-  verbs: string[];
-}
-interface Role extends K8sObject {
-  rules: PolicyRule[];
-}
-interface RoleBinding extends K8sObject {
-  roleRef: { apiGroup: string; kind: string; name: string };
-  subjects: { kind: string; name: string; namespace?: string }[];
-}
-interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: unknown;
-}
-interface Container {
-  name: string;
-  image: string;
-  args: string[];
-  env: EnvVar[];
-  ports: { name: string; containerPort: number }[];
-  livenessProbe: { httpGet: { path: string; port: string } };
-  readinessProbe: { httpGet: { path: string; port: string } };
-  securityContext: Record<string, unknown>;
-  volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
-}
-interface PodSpec {
-  serviceAccountName: string;
-  securityContext: Record<string, unknown>;
-  containers: Container[];
-  volumes: { name: string; emptyDir?: Record<string, unknown>; secret?: { secretName: string; items?: { key: string; path: string }[] } }[];
-  [k: string]: unknown;
-}
-interface Deployment extends K8sObject {
-  spec: { replicas: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
-}
-
 let binDir = "";
-const helmBin = () => join(binDir, "helm");
-const helm = (args: readonly string[]) => run(helmBin(), args, { env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: "/nonexistent", HELM_CACHE_HOME: "/tmp/wildseal-helm-cache", HELM_CONFIG_HOME: "/tmp/wildseal-helm-config", HELM_DATA_HOME: "/tmp/wildseal-helm-data" } });
+const { helmBin, helm, template } = chartTools(() => binDir);
 
-async function template(valuesFiles: readonly string[], set: readonly string[] = []): Promise<K8sObject[]> {
-  const { stdout } = await helm([
-    "template", RELEASE, CHART, "--namespace", RELEASE_NS,
-    ...valuesFiles.flatMap((f) => ["-f", join(CI, f)]),
-    ...set.flatMap((s) => ["--set", s]),
-  ]);
-  return (loadAll(stdout) as (K8sObject | null)[]).filter((o): o is K8sObject => o !== null && typeof o === "object");
-}
-
-const find = <T extends K8sObject>(objs: readonly K8sObject[], kind: string, name: string, namespace?: string): T => {
-  const o = objs.find((x) => x.kind === kind && x.metadata.name === name && (namespace === undefined || x.metadata.namespace === namespace));
-  assert.ok(o, `rendered chart has no ${kind} ${namespace ?? "*"}/${name}; it has ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")}`);
-  return o as T;
-};
 const kindsOf = (objs: readonly K8sObject[]) => objs.map((o) => `${o.kind} ${o.metadata.namespace ?? "-"}/${o.metadata.name}`).sort();
 const envOf = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
 
@@ -147,7 +81,9 @@ describe("Helm chart deploy/helm/wildseal", { timeout: 30 * 60_000 }, () => {
   });
 
   test("helm lint --strict passes for every ci/ values file", async () => {
-    for (const f of ["default-values.yaml", "all-features-values.yaml", "github-app-values.yaml"]) {
+    const files = readdirSync(CI).filter((f) => f.endsWith(".yaml")).sort();
+    assert.ok(files.length >= 4, files.join(", "));
+    for (const f of files) {
       const { stdout } = await helm(["lint", "--strict", CHART, "--namespace", RELEASE_NS, "-f", join(CI, f)]);
       assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/, `${f}: ${stdout}`);
     }
@@ -323,21 +259,7 @@ describe("Helm chart deploy/helm/wildseal", { timeout: 30 * 60_000 }, () => {
       assert.doesNotMatch(stderr, /violate PodSecurity/i, stderr);
 
       // TokenRequest tokens (kubectl create token) in token kubeconfigs, inside the cluster's 0700 temp folder
-      const kubeconfigFor = async (sa: string) => {
-        const token = (await cl.kubectl(["create", "token", sa, "-n", RELEASE_NS, "--duration=1h"])).trim();
-        const admin = cl.adminKubeConfig.getCurrentCluster();
-        assert.ok(admin?.caData);
-        const kc = new KubeConfig();
-        kc.loadFromOptions({
-          clusters: [{ name: "e2e", server: cl.apiserverUrl, caData: admin.caData, skipTLSVerify: false }],
-          users: [{ name: sa, token }],
-          contexts: [{ name: sa, cluster: "e2e", user: sa, namespace: SOURCE_NS }],
-          currentContext: sa,
-        });
-        const path = join(cl.tmpDir, `chart-sa-${sa}.kubeconfig`);
-        writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
-        return path;
-      };
+      const kubeconfigFor = (sa: string) => tokenKubeconfig(cl, sa, SOURCE_NS);
       saKubeconfig = await kubeconfigFor(RELEASE);
       nobodyKubeconfig = await kubeconfigFor("nobody");
     });
@@ -506,62 +428,17 @@ spec:
       const pod = find<Deployment>(objs, "Deployment", RELEASE).spec.template.spec;
       const [container] = pod.containers;
       assert.ok(container);
-      // The container's file system, under a private root: every Secret volume's items as files at their mount
-      // paths; absolute paths in args and env are moved below that root.
       const root = join(cl.tmpDir, "pod-root");
       const secretContent: Record<string, string> = { "wildseal-git": "token-a-local-remote-ignores", "wildseal-webhook": "webhook-hmac-secret" };
-      for (const m of container.volumeMounts) {
-        const vol = pod.volumes.find((v) => v.name === m.name);
-        mkdirSync(join(root, m.mountPath), { recursive: true, mode: 0o700 });
-        for (const item of vol?.secret?.items ?? []) {
-          const file = join(root, m.mountPath, item.path);
-          mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-          writeFileSync(file, `${secretContent[vol?.secret?.secretName ?? ""] ?? "x"}\n`, { mode: 0o400 });
-        }
-      }
-      const port = await new Promise<number>((res, rej) => {
-        const srv = createServer();
-        srv.once("error", rej);
-        srv.listen(0, "127.0.0.1", () => {
-          const a = srv.address();
-          srv.close(() => (a !== null && typeof a === "object" ? res(a.port) : rej(new Error("no port"))));
-        });
-      });
-      const mapPath = (v: string) => (v.startsWith("/") ? join(root, v) : v);
-      const args = container.args.map((a) => {
-        if (a === "--listen=:8080") return `--listen=127.0.0.1:${port}`;
-        const eq = a.indexOf("=");
-        return eq > 0 ? `${a.slice(0, eq + 1)}${a.startsWith("--repo=") ? a.slice(eq + 1) : mapPath(a.slice(eq + 1))}` : a;
-      });
+      const port = await freePort();
+      const { args, env: podEnv } = podProcess(pod, root, secretContent, port);
       assert.ok(args.includes("--leader-elect") && args.some((a) => a.startsWith(`--webhook-secret-file=${root}/var/run/secrets/wildseal/webhook/`)), args.join(" "));
-      const podEnv = Object.fromEntries(container.env.map((e) => [e.name, mapPath(e.value ?? "")]));
       assert.equal(podEnv["WILDSEAL_GIT_TOKEN_FILE"], join(root, "/var/run/secrets/wildseal/git/token"));
 
       watchLog = join(cl.tmpDir, "logs", "chart-wildseal-watch.log");
       const t0 = Date.now();
-      watch = spawnManaged("wildseal watch (chart)", process.execPath, ["--import", "tsx", join(REPO_ROOT, "src/cli/main.ts"), ...args], {
-        env: {
-          PATH: process.env["PATH"] ?? "/usr/bin:/bin",
-          LANG: "C.UTF-8",
-          GIT_CONFIG_NOSYSTEM: "1",
-          GIT_CONFIG_GLOBAL: "/dev/null",
-          GIT_TERMINAL_PROMPT: "0",
-          KUBECONFIG: saKubeconfig,
-          ...podEnv,
-        },
-        logPath: watchLog,
-        cwd: REPO_ROOT,
-      });
-      const readyz = () =>
-        new Promise<number>((res) => {
-          const req = httpRequest(`http://127.0.0.1:${port}/readyz`, { timeout: 2_000 }, (r) => {
-            r.resume();
-            res(r.statusCode ?? 0);
-          });
-          req.on("timeout", () => req.destroy());
-          req.on("error", () => res(0));
-          req.end();
-        });
+      watch = spawnChartWatch("wildseal watch (chart)", { args, env: podEnv }, saKubeconfig, watchLog);
+      const readyz = () => readyzOn(port);
       await waitForWildsealCommit("add", () => sealedOf("acme") !== undefined);
       await waitFor(`/readyz 200; watch log:\n${tailOf(watchLog)}`, async () => ((await readyz()) === 200 ? true : undefined), 30_000);
       t.diagnostic(`wildseal watch start → /readyz 200 with the push on the remote: ${Date.now() - t0} ms`);
