@@ -5,7 +5,9 @@
  * "unchanged" instead of touching the PR).
  */
 import type { Tenant } from "../model/types.ts";
+import type { ExistingTree } from "../render/plan.ts";
 import type { RenderChange } from "../render/render-repository.ts";
+import { ANNOTATION, readCommittedSealedSecret } from "../render/sealed-secret-document.ts";
 import type { CertFacts } from "../tls/types.ts";
 import { rfc3339 } from "../rfc3339.ts";
 
@@ -18,6 +20,17 @@ export interface PullRequestTenantRow {
   readonly hosts: readonly string[];
   readonly scope: string;
   readonly change: TenantChange;
+  /** several certificates: the one the tenant is sealed with (absent for a removed tenant without one) */
+  readonly certificate?: string;
+}
+
+/** Several certificates: one that tenants of this change are sealed with. */
+export interface CertificateInChange {
+  readonly name: string;
+  /** the change renews it: `before` is what the renewed tenants' folders held (absent: nothing recorded) */
+  readonly renewed: boolean;
+  readonly before?: Pick<CertFacts, "sha256" | "notAfter">;
+  readonly after: CertFacts;
 }
 
 export interface PullRequestBodyInput {
@@ -29,6 +42,11 @@ export interface PullRequestBodyInput {
   readonly certAfter: CertFacts;
   /** hidden marker, see pullRequestMarker() */
   readonly marker: string;
+  /**
+   * Several certificates (spec.certificates): the tenant table gains a Certificate column, and the
+   * certificate section lists these instead of certBefore → certAfter (which describe one certificate).
+   */
+  readonly certificates?: readonly CertificateInChange[];
 }
 
 /**
@@ -47,8 +65,42 @@ export function tenantRows(tenants: readonly Tenant[], changes: readonly RenderC
       hosts: t?.hosts ?? [],
       scope: t?.scope ?? "",
       change: c.kind,
+      ...(c.certificate === undefined ? {} : { certificate: c.certificate }),
     };
     return [row];
+  });
+}
+
+/**
+ * Several certificates: each one the changed tenants are sealed with, by name. A renewed one (a
+ * tenant's change is `renew`, as the commit's Wildseal-Certificate trailer counts it) carries what
+ * those tenants' committed SealedSecrets recorded before — the newest, should they differ.
+ */
+export function certificatesInChange(
+  changes: readonly RenderChange[],
+  leaves: ReadonlyMap<string, CertFacts>,
+  existing: ExistingTree | undefined,
+  output: string,
+): CertificateInChange[] {
+  // a removed tenant's certificate is no part of what the change delivers (the table still names it)
+  const changed = changes.filter((c) => (c.kind === "renew" || c.kind === "add" || c.kind === "update" || c.kind === "reseal") && c.certificate !== undefined);
+  const names = [...new Set(changed.map((c) => c.certificate ?? ""))].sort((a, b) => a.localeCompare(b, "en"));
+  return names.flatMap((name): CertificateInChange[] => {
+    const after = leaves.get(name);
+    if (after === undefined) return [];
+    const renewedTenants = changed.filter((c) => c.certificate === name && c.kind === "renew");
+    if (renewedTenants.length === 0) return [{ name, renewed: false, after }];
+    let before: { sha256: string; notAfter: Date } | undefined;
+    for (const c of renewedTenants) {
+      for (const [file, bytes] of existing?.get(c.cluster)?.tenants.get(c.tenant)?.files ?? []) {
+        const ss = readCommittedSealedSecret(bytes, `${output}/${c.cluster}/${c.tenant}/${file}`);
+        const sha256 = ss?.annotations[ANNOTATION.certSha256];
+        const notAfter = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
+        if (sha256 === undefined || Number.isNaN(notAfter.getTime())) continue;
+        if (before === undefined || notAfter > before.notAfter) before = { sha256, notAfter };
+      }
+    }
+    return [{ name, renewed: true, ...(before === undefined ? {} : { before }), after }];
   });
 }
 
@@ -83,9 +135,53 @@ function compareRows(a: PullRequestTenantRow, b: PullRequestTenantRow): number {
   return a.cluster.localeCompare(b.cluster, "en") || a.name.localeCompare(b.name, "en");
 }
 
-function tenantRow(t: PullRequestTenantRow): string {
-  const cells = [t.name, t.cluster, t.namespace, t.hosts.join(", "), t.scope, t.change];
+function tenantRow(t: PullRequestTenantRow, withCertificate: boolean): string {
+  const cells = withCertificate
+    ? [t.name, t.cluster, t.namespace, t.hosts.join(", "), t.scope, t.certificate ?? "", t.change]
+    : [t.name, t.cluster, t.namespace, t.hosts.join(", "), t.scope, t.change];
   return `| ${cells.map(escapeMarkdownCell).join(" | ")} |`;
+}
+
+/** As `wildseal audit` shows fingerprints: enough to tell certificates apart at a glance. */
+const SHA256_PREFIX = 16;
+
+/** Several certificates: one row each, old → new where the change renews it; cut with a count past `budget` characters. */
+function certificatesSection(certs: readonly CertificateInChange[], budget: number): string[] {
+  const renewed = certs.filter((c) => c.renewed).length;
+  const title = `### Certificates (${renewed} renewed)`;
+  if (certs.length === 0) return [title, "", "This change delivers no certificate: no tenant is added, updated, renewed or resealed."];
+  const head = [
+    title,
+    "",
+    "| Certificate | SHA-256 | Not after | SANs |",
+    "|---|---|---|---|",
+  ];
+  let left = budget - head.join("\n").length - 200;
+  const rows: string[] = [];
+  for (const c of certs) {
+    const sha = c.after.sha256.slice(0, SHA256_PREFIX);
+    const notAfter = dateCell(c.after.notAfter);
+    const cells = c.renewed
+      ? [
+          `${c.name} ✱`,
+          `${c.before === undefined ? "(none)" : c.before.sha256.slice(0, SHA256_PREFIX)} → ${sha}`,
+          `${c.before === undefined ? "(none)" : dateCell(c.before.notAfter)} → ${notAfter}`,
+        ]
+      : [c.name, `${sha} (unchanged)`, notAfter];
+    const line = `| ${[...cells, c.after.dnsNames.join(", ")].map(escapeMarkdownCell).join(" | ")} |`;
+    if (line.length + 1 > left) break;
+    rows.push(line);
+    left -= line.length + 1;
+  }
+  const omitted = certs.length - rows.length;
+  return [
+    ...head,
+    ...rows,
+    ...(omitted > 0 ? ["", `…and ${omitted} more certificates.`] : []),
+    "",
+    "✱ renewed by this change (SHA-256 prefixes). Every rendered SealedSecret (and the Secret it unseals to) carries " +
+      "the annotation `wildseal.dev/cert-sha256`; compare it with the fingerprint of its tenant's certificate above.",
+  ];
 }
 
 function certRows(before: CertFacts | undefined, after: CertFacts): string[] {
@@ -109,7 +205,9 @@ function certRows(before: CertFacts | undefined, after: CertFacts): string[] {
 /** Renders the PR body; tenants are sorted by cluster then name, and cut (with a count) past MAX_BODY_CHARS. */
 export function renderPullRequestBody(input: PullRequestBodyInput): string {
   const rows = [...input.tenants].sort(compareRows);
-  const certSection = [
+  const several = input.certificates !== undefined;
+  // the certificates' share of the body is capped, so the tenant table keeps room however many there are
+  const certSection = several ? certificatesSection(input.certificates ?? [], MAX_BODY_CHARS / 4) : [
     "### Certificate",
     "",
     "| Field | Before | After |",
@@ -121,13 +219,15 @@ export function renderPullRequestBody(input: PullRequestBodyInput): string {
   ];
   const footer = ["", "<sub>Opened by wildseal. Edits to this description are overwritten on the next sync.</sub>", input.marker, ""];
   const head = [escapeMarkdownCell(input.summary), "", `### Tenants (${rows.length})`, ""];
-  const tableHead = ["| Tenant | Cluster | Namespace | Hosts | Scope | Change |", "|---|---|---|---|---|---|"];
+  const tableHead = several
+    ? ["| Tenant | Cluster | Namespace | Hosts | Scope | Certificate | Change |", "|---|---|---|---|---|---|---|"]
+    : ["| Tenant | Cluster | Namespace | Hosts | Scope | Change |", "|---|---|---|---|---|---|"];
   const fixed = [...head, ...tableHead, "", ...certSection, ...footer].join("\n").length;
 
   let budget = MAX_BODY_CHARS - fixed - 100;
   const shown: string[] = [];
   for (const r of rows) {
-    const line = tenantRow(r);
+    const line = tenantRow(r, several);
     if (line.length + 1 > budget) break;
     shown.push(line);
     budget -= line.length + 1;

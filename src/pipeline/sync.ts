@@ -5,7 +5,7 @@ import { commitAndPush, withWorkspace } from "../git/workspace.ts";
 import type { GitCredentials } from "../git/credentials.ts";
 import { commitMessage, type CommitSummary } from "../git/trailers.ts";
 import type { GitHubAuth, GitHubClient } from "../github/client.ts";
-import { pullRequestMarker, renderPullRequestBody, tenantRows } from "../github/pr-body.ts";
+import { certificatesInChange, pullRequestMarker, renderPullRequestBody, tenantRows } from "../github/pr-body.ts";
 import { publishPullRequest, type AutoMergeMethod, type PublishPullRequestResult } from "../github/pull-request.ts";
 import { apiBaseUrl, pullRequestRepository, type RepoRef } from "../github/repo-ref.ts";
 import { tokenCredentials } from "../git/credentials.ts";
@@ -319,6 +319,10 @@ async function openPullRequest(
     ...(rendered.certBefore === undefined ? {} : { certBefore: rendered.certBefore }),
     certAfter: tls.leaf,
     marker: pullRequestMarker(ws.branch),
+    // several certificates: each one in the change, renewed ones old → new (first publication and renewal alike)
+    ...(rendered.result.leaves === undefined
+      ? {}
+      : { certificates: certificatesInChange(rendered.result.changes, rendered.result.leaves, rendered.inputs.existing, rendered.inputs.model.config?.output ?? "") }),
   });
   return publishPullRequest(gh.client, {
     owner: gh.owner,

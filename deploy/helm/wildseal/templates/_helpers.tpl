@@ -71,6 +71,31 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "http:%s:%s" .Values.controllerCert.name .Values.controllerCert.portName }}
 {{- end }}
 
+{{/* wildseal watch's defaults for the escalation flags (src/cli/escalation-flags.ts); the chart passes a flag only when its value differs. test/deploy/chart-watch-flags.test.ts pins them to the CLI's. */}}
+{{- define "wildseal.default.warnBefore" -}}21d{{- end }}
+{{- define "wildseal.default.escalateAfter" -}}72h{{- end }}
+{{- define "wildseal.default.escalationLabel" -}}wildseal-escalated{{- end }}
+
+{{/* The ports --verify-rollout dials: each probe address's (443 when it names none), or 443 for hosts dialled by their DNS name; then networkPolicy.egress.probePorts. Deduplicated, as a JSON list. */}}
+{{- define "wildseal.probePorts" -}}
+{{- $ports := list }}
+{{- range .Values.rolloutVerification.probeAddresses }}
+{{- $addr := regexReplaceAll "^[^=]*=" . "" }}
+{{- if regexMatch ":[0-9]+$" $addr }}
+{{- $ports = append $ports (regexFind "[0-9]+$" $addr | int) }}
+{{- else }}
+{{- $ports = append $ports 443 }}
+{{- end }}
+{{- end }}
+{{- if not .Values.rolloutVerification.probeAddresses }}
+{{- $ports = append $ports 443 }}
+{{- end }}
+{{- range .Values.networkPolicy.egress.probePorts }}
+{{- $ports = append $ports (int .) }}
+{{- end }}
+{{- $ports | uniq | toJson }}
+{{- end }}
+
 {{/* Fail early on inconsistent values (called from the Deployment). */}}
 {{- define "wildseal.validate" -}}
 {{- if .Values.certificates }}
@@ -107,6 +132,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- if and (eq .Values.git.mode "pull-request") (not .Values.git.credentials.existingSecret) (not $app.existingSecret) }}
 {{- fail "git.mode=pull-request needs GitHub credentials: git.credentials.existingSecret or git.githubApp" }}
+{{- end }}
+{{- if and .Values.rolloutVerification.probeAddresses (not .Values.rolloutVerification.enabled) }}
+{{- fail "rolloutVerification.probeAddresses needs rolloutVerification.enabled=true (--probe-address without --verify-rollout probes nothing)" }}
 {{- end }}
 {{- if and .Values.git.pullRequest.autoMerge (not (has .Values.git.pullRequest.autoMerge (list "merge" "squash" "rebase"))) }}
 {{- fail "git.pullRequest.autoMerge must be merge, squash or rebase" }}
