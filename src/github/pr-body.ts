@@ -8,6 +8,7 @@ import type { Tenant } from "../model/types.ts";
 import type { ExistingTree } from "../render/plan.ts";
 import type { RenderChange } from "../render/render-repository.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "../render/sealed-secret-document.ts";
+import { committedBaseOf } from "../render/shared-layout.ts";
 import type { CertFacts } from "../tls/types.ts";
 import { rfc3339 } from "../rfc3339.ts";
 
@@ -92,8 +93,13 @@ export function certificatesInChange(
     if (renewedTenants.length === 0) return [{ name, renewed: false, after }];
     let before: { sha256: string; notAfter: Date } | undefined;
     for (const c of renewedTenants) {
-      for (const [file, bytes] of existing?.get(c.cluster)?.tenants.get(c.tenant)?.files ?? []) {
-        const ss = readCommittedSealedSecret(bytes, `${output}/${c.cluster}/${c.tenant}/${file}`);
+      const cluster = existing?.get(c.cluster);
+      const own = cluster?.tenants.get(c.tenant)?.files;
+      // a shared-layout tenant's folder holds no SealedSecret: its certificate is in the base it reuses
+      const base = cluster === undefined || own === undefined ? undefined : committedBaseOf(cluster, own);
+      const [folder, files] = base === undefined ? [c.tenant, own] : [base.folder, base.files];
+      for (const [file, bytes] of files ?? []) {
+        const ss = readCommittedSealedSecret(bytes, `${output}/${c.cluster}/${folder}/${file}`);
         const sha256 = ss?.annotations[ANNOTATION.certSha256];
         const notAfter = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
         if (sha256 === undefined || Number.isNaN(notAfter.getTime())) continue;

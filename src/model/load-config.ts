@@ -81,16 +81,8 @@ async function readConfig(repoDir: string): Promise<LoadedConfig> {
   const outputProblem = outputFolderProblem(output);
   if (outputProblem !== undefined) at(["spec", "output"], `spec.output ${JSON.stringify(output)} ${outputProblem}`);
 
+  // with several certificates a shared cluster gets one base per certificate (render/shared-layout.ts)
   const certificates = certificatesOf(raw, at);
-  // the shared layout seals one _shared/ per cluster, i.e. one certificate per cluster: a _shared/
-  // per certificate is not built yet, and sealing some tenants with the wrong certificate is worse
-  // than saying so
-  if (certificates.length > 1 && raw.spec.clusters.some((c) => (c.layout ?? raw.spec.layout) === "shared")) {
-    at(
-      ["spec", "certificates"],
-      `spec.certificates lists ${certificates.length} certificates, but a cluster has layout shared, which seals one certificate per cluster: use layout per-tenant with several certificates (the shared layout takes one certificate, spec.source)`,
-    );
-  }
 
   const policy = raw.spec.policy === undefined ? undefined : policyConfig(raw.spec.policy, (p, m) => at(["spec", "policy", ...p], m));
 

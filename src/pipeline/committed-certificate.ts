@@ -12,20 +12,8 @@ const NOT_RECORDED = "(not recorded in the repository)";
  * render step hands in the committed tree it read before writing (`output` names its folder).
  */
 export function committedCertificate(tree: ExistingTree, output: string): CertFacts | undefined {
-  let best: { sha256: string; notAfter: Date } | undefined;
-  for (const [cluster, out] of tree) {
-    // the shared layout's one SealedSecret per cluster (render/shared-layout.ts) counts like a tenant's
-    const folders = out.shared === undefined ? out.tenants : new Map([...out.tenants, [SHARED_FOLDER, out.shared]]);
-    for (const [tenant, t] of folders) {
-      for (const [file, bytes] of t.files) {
-        const ss = readCommittedSealedSecret(bytes, `${output}/${cluster}/${tenant}/${file}`);
-        const sha256 = ss?.annotations[ANNOTATION.certSha256];
-        const notAfter = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
-        if (sha256 === undefined || Number.isNaN(notAfter.getTime())) continue;
-        if (best === undefined || notAfter > best.notAfter) best = { sha256, notAfter };
-      }
-    }
-  }
+  let best: CommittedCertificateFacts | undefined;
+  for (const c of committedCertificateFacts(tree, output)) if (best === undefined || c.notAfter > best.notAfter) best = c;
   if (best === undefined) return undefined;
   return {
     sha256: best.sha256,
@@ -36,4 +24,40 @@ export function committedCertificate(tree: ExistingTree, output: string): CertFa
     notBefore: new Date(Number.NaN),
     dnsNames: [],
   };
+}
+
+/**
+ * The earliest notAfter among the branch's SealedSecrets: what expires first of what is deployed,
+ * the number an escalation must watch. Not `committedCertificate`'s newest: with several
+ * certificates (or tenants held on an older one) the newest would hide the one about to expire.
+ */
+export function earliestCommittedNotAfter(tree: ExistingTree, output: string): Date | undefined {
+  let earliest: Date | undefined;
+  for (const c of committedCertificateFacts(tree, output)) if (earliest === undefined || c.notAfter < earliest) earliest = c.notAfter;
+  return earliest;
+}
+
+interface CommittedCertificateFacts {
+  readonly sha256: string;
+  readonly notAfter: Date;
+}
+
+/** Every rendered SealedSecret's recorded fingerprint and notAfter, tenant folders and shared bases alike. */
+function* committedCertificateFacts(tree: ExistingTree, output: string): Generator<CommittedCertificateFacts> {
+  for (const [cluster, out] of tree) {
+    // the shared layout's sealed bases (render/shared-layout.ts) count like tenants: `_shared/`, and
+    // with several certificates `_shared/<certificate>/`, whose tenant folders hold no SealedSecret
+    const folders = new Map(out.tenants);
+    if (out.shared !== undefined) folders.set(SHARED_FOLDER, out.shared);
+    for (const [certificate, base] of out.sharedCertificates ?? []) folders.set(`${SHARED_FOLDER}/${certificate}`, base);
+    for (const [tenant, t] of folders) {
+      for (const [file, bytes] of t.files) {
+        const ss = readCommittedSealedSecret(bytes, `${output}/${cluster}/${tenant}/${file}`);
+        const sha256 = ss?.annotations[ANNOTATION.certSha256];
+        const notAfter = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
+        if (sha256 === undefined || Number.isNaN(notAfter.getTime())) continue;
+        yield { sha256, notAfter };
+      }
+    }
+  }
 }

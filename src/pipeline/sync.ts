@@ -18,7 +18,7 @@ import type { CertFacts, TlsMaterial } from "../tls/types.ts";
 import { describeSource, readCertificate, type CertificateSource } from "./certificate-source.ts";
 import { controllerCertFetcher, resolveControllerCerts, type ClusterCertReport, type ControllerCertFetcher, type ControllerCertOptions } from "./cluster-certs.ts";
 import { certificateDomain, commitSummary } from "./commit-summary.ts";
-import { committedCertificate } from "./committed-certificate.ts";
+import { committedCertificate, earliestCommittedNotAfter } from "./committed-certificate.ts";
 
 /**
  * One sync (docs/cli.md `wildseal sync`): read the certificate, clone the repository privately,
@@ -125,6 +125,8 @@ interface SyncRender {
   readonly inputs: RepositoryInputs;
   /** the certificate the branch held before this render (pull requests only) */
   readonly certBefore: CertFacts | undefined;
+  /** the earliest notAfter the branch held before this change (escalation); pull-request mode only */
+  readonly committedNotAfter: Date | undefined;
 }
 
 export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
@@ -170,7 +172,7 @@ export async function sync(opts: SyncOptions): Promise<SyncOutcome> {
     }
     const pullRequest = await openPullRequest(github, ws, pushed.branch, pushed.summary, pushed.value, tls);
     say(`pull request #${pullRequest.number} ${pullRequest.kind}: ${pullRequest.url}`);
-    const committedNotAfter = pushed.value.certBefore?.notAfter; // escalation (pipeline/escalator.ts)
+    const committedNotAfter = pushed.value.committedNotAfter; // escalation (pipeline/escalator.ts)
     return { kind: "pull-request", tip: ws.baseCommit, commit: pushed.commit, branch: pushed.branch, summary: pushed.summary, pullRequest, diagnostics, changes, ...(committedNotAfter === undefined ? {} : { committedNotAfter }) };
   });
 }
@@ -197,6 +199,7 @@ async function renderInto(
   });
   const config = inputs.model.config;
   const certBefore = forReview && config !== undefined && inputs.existing !== undefined ? committedCertificate(inputs.existing, config.output) : undefined;
+  const committedNotAfter = forReview && config !== undefined && inputs.existing !== undefined ? earliestCommittedNotAfter(inputs.existing, config.output) : undefined;
   opts.signal?.throwIfAborted();
   const sealingCerts = await sealingCertsFor(dir, inputs.model, opts, now, fetcher, say);
   opts.signal?.throwIfAborted();
@@ -212,7 +215,7 @@ async function renderInto(
   });
   // the last point before commit and push
   opts.signal?.throwIfAborted();
-  return { summary: namingCertificates(commitSummary(result.changes, tls.leaf, result.files), result), value: { result, inputs, certBefore } };
+  return { summary: namingCertificates(commitSummary(result.changes, tls.leaf, result.files), result), value: { result, inputs, certBefore, committedNotAfter } };
 }
 
 /**

@@ -4,13 +4,16 @@ import { sharedFilesAfterSealing } from "./plan.ts";
 import type { ExistingTree, Plan, SharedPlan, TenantPlan } from "./plan.ts";
 import { writeTenantFolder, type WriteCounts } from "./rendered-files.ts";
 import { sealJobsInline } from "./seal-batch.ts";
-import { removeSharedFolder, writeSharedFolder } from "./shared-files.ts";
+import { removeSharedBase, removeSharedFolder, writeSharedFolder } from "./shared-files.ts";
+import { committedSharedBase, type SharedBase } from "./shared-layout.ts";
 
 /**
- * The shared layout's part of applying a plan (render-repository.ts calls it): each cluster's
- * `_shared/` is sealed (one job per cluster: on this thread, workers would cost more than they save)
- * and written before the tenant folders that reference it; `_shared/` folders no tenant uses any
- * more are removed after the tenant folders are pruned.
+ * The shared layout's part of applying a plan (render-repository.ts calls it): each shared base
+ * (`_shared/`, or `_shared/<certificate>/` with several certificates) is sealed (one job per base: on
+ * this thread, workers would cost more than they save) and written before the tenant folders that
+ * reference it; bases no tenant uses any more are removed after the tenant folders are pruned.
+ * With several certificates the caller applies each certificate's bases with that certificate's
+ * `items`, and the removals once, after every certificate.
  */
 
 /** Tenant folders written at once (as render-repository.ts writes its own). */
@@ -29,10 +32,10 @@ export async function writeSharedPlans(
   const toSeal = plan.shared.filter((s): s is Extract<SharedPlan, { kind: "seal" }> => s.kind === "seal");
   const sealed = toSeal.length === 0 ? [] : sealJobsInline({ jobs: toSeal.map((s) => ({ cluster: s.cluster, target: s.target })), certs, items, now });
   for (const [i, s] of toSeal.entries()) {
-    await writeSharedFolder(repoDir, output, s.cluster, sharedFilesAfterSealing(s, sealed[i] ?? {}), existing.get(s.cluster)?.shared, files);
+    await writeSharedFolder(repoDir, output, s.cluster, s.certificate, sharedFilesAfterSealing(s, sealed[i] ?? {}), baseOf(existing, s.cluster, s.certificate), files);
   }
   for (const s of plan.shared) {
-    if (s.kind === "rewrite") await writeSharedFolder(repoDir, output, s.cluster, s.files, existing.get(s.cluster)?.shared, files);
+    if (s.kind === "rewrite") await writeSharedFolder(repoDir, output, s.cluster, s.certificate, s.files, baseOf(existing, s.cluster, s.certificate), files);
   }
 
   const folders = plan.tenants.flatMap((p) => (p.kind === "shared" && p.write !== undefined ? [{ p, write: p.write }] : []));
@@ -48,6 +51,14 @@ export async function writeSharedPlans(
   }
 }
 
-export async function removeUnusedShared(repoDir: string, output: string, plan: Plan, files: WriteCounts): Promise<void> {
-  for (const s of plan.shared) if (s.kind === "remove") await removeSharedFolder(repoDir, output, s.cluster, files);
+function baseOf(existing: ExistingTree, cluster: string, certificate: SharedBase) {
+  const c = existing.get(cluster);
+  return c === undefined ? undefined : committedSharedBase(c, certificate);
+}
+
+export async function removeUnusedShared(repoDir: string, output: string, plan: Plan, existing: ExistingTree, files: WriteCounts): Promise<void> {
+  for (const s of plan.shared) {
+    if (s.kind === "remove-all") await removeSharedFolder(repoDir, output, s.cluster, files);
+    else if (s.kind === "remove") await removeSharedBase(repoDir, output, s.cluster, s.certificate, baseOf(existing, s.cluster, s.certificate), files);
+  }
 }

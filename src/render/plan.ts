@@ -18,7 +18,17 @@ import type { Template } from "./template.ts";
 import { decideRemovals } from "./removal-policy.ts";
 import type { Removal, RemovalPolicy } from "./removal-policy.ts";
 import { clusterIndex, tenantFiles } from "./tree.ts";
-import { SHARED_FILE, SHARED_FOLDER, SHARED_TARGET, sharedFiles, sharedSealedSecret, sharedTenantFiles, usesShared } from "./shared-layout.ts";
+import {
+  SHARED_FILE,
+  SHARED_TARGET,
+  committedSharedBase,
+  sharedBaseFolder,
+  sharedBaseUsedBy,
+  sharedFiles,
+  sharedSealedSecret,
+  sharedTenantFiles,
+} from "./shared-layout.ts";
+import type { SharedBase } from "./shared-layout.ts";
 import type { RenderedDocument } from "./tree.ts";
 
 /**
@@ -37,9 +47,10 @@ import type { RenderedDocument } from "./tree.ts";
  * hold    — the tenant file is invalid, or a gate failed: its committed output stays exactly as it is
  *           (never pruned: pruning would delete a live Secret).
  * shared  — a tenant of a shared-layout cluster (shared-layout.ts): its folder holds no ciphertext
- *           and is written only when it differs; its change follows its cluster's shared SealedSecret,
- *           which is planned once per cluster (SharedPlan: keep / rewrite / seal, hold while only held
- *           folders use it, remove when no folder does).
+ *           and is written only when it differs; its change follows the shared SealedSecret it reuses,
+ *           which is planned once per cluster — per (cluster, certificate) with several certificates —
+ *           (SharedPlan: keep / rewrite / seal, hold while only held folders use it, remove when no
+ *           folder does).
  */
 
 export type ChangeKind = "add" | "update" | "renew" | "reseal" | "remove" | "keep" | "hold";
@@ -61,6 +72,8 @@ export type TenantPlan =
       readonly kind: "shared";
       readonly cluster: string;
       readonly tenant: Tenant;
+      /** the base its folder reuses (shared-layout.ts): undefined for `_shared/`, else `_shared/<certificate>/` */
+      readonly certificate: SharedBase;
       /** "renew"/"reseal"/"update" when its cluster's shared SealedSecret is sealed again, though the folder may stay */
       readonly change: "add" | "update" | "renew" | "reseal" | "keep";
       /** the folder's files when they differ from the committed ones; undefined: left byte for byte */
@@ -69,22 +82,31 @@ export type TenantPlan =
   | { readonly kind: "prune"; readonly cluster: string; readonly tenant: string }
   | { readonly kind: "hold"; readonly cluster: string | undefined; readonly tenant: string; readonly diagnostics: readonly Diagnostic[] };
 
-/** One cluster's `_shared/` folder (shared-layout.ts); clusters without one, and none wanted, have no entry. */
+/**
+ * One shared base of a cluster (shared-layout.ts): `_shared/` (`certificate` undefined), or
+ * `_shared/<certificate>/` with several certificates. Bases neither committed nor wanted have no entry.
+ */
 export type SharedPlan =
-  | { readonly kind: "keep"; readonly cluster: string }
-  | { readonly kind: "rewrite"; readonly cluster: string; readonly files: ReadonlyMap<string, string> }
+  | { readonly kind: "keep"; readonly cluster: string; readonly certificate: SharedBase }
+  | { readonly kind: "rewrite"; readonly cluster: string; readonly certificate: SharedBase; readonly files: ReadonlyMap<string, string> }
   | {
       readonly kind: "seal";
       readonly cluster: string;
+      readonly certificate: SharedBase;
       readonly change: "add" | "renew" | "reseal" | "update";
       readonly target: SealTarget;
       /** the shared SealedSecret with encryptedData still empty; see `sharedFilesAfterSealing` */
       readonly document: Record<string, unknown>;
     }
-  /** only held tenant folders use it (or its cluster's sealing certificate is unreadable): left as it is */
-  | { readonly kind: "hold"; readonly cluster: string }
-  /** no tenant folder uses it any more */
-  | { readonly kind: "remove"; readonly cluster: string };
+  /** only held tenant folders use it (or its sealing or TLS certificate can not be used now): left as it is */
+  | { readonly kind: "hold"; readonly cluster: string; readonly certificate: SharedBase }
+  /**
+   * no tenant folder uses it any more, while another base of the cluster stays: `_shared/<certificate>/`
+   * goes, or (`certificate` undefined) the files directly in `_shared/`
+   */
+  | { readonly kind: "remove"; readonly cluster: string; readonly certificate: SharedBase }
+  /** no tenant folder uses any base of the cluster: `_shared/` goes as a whole */
+  | { readonly kind: "remove-all"; readonly cluster: string };
 
 export type IndexPlan =
   | { readonly kind: "write"; readonly cluster: string; readonly text: string }
@@ -107,8 +129,13 @@ export interface ExistingTenantOutput {
 export interface ExistingClusterOutput {
   readonly index: Buffer | undefined;
   readonly tenants: ReadonlyMap<string, ExistingTenantOutput>;
-  /** `_shared/` (the shared layout's one SealedSecret), when the cluster folder has one */
+  /**
+   * The files directly in `_shared/` (the one-certificate base), when the cluster folder has
+   * `_shared/` and either files in it or no certificate bases (an empty `_shared/` is one to remove)
+   */
   readonly shared?: ExistingTenantOutput;
+  /** `_shared/<certificate>/` (several certificates' bases), by certificate name */
+  readonly sharedCertificates?: ReadonlyMap<string, ExistingTenantOutput>;
 }
 
 /** cluster folder → its committed content */
@@ -239,9 +266,15 @@ export function planRender(input: PlanInput): Plan {
   const held = new Set<string>(input.invalidTenants);
   const desired = new Map<string, Set<string>>(input.clusters.map((c) => [c, new Set<string>()]));
   const committed = readCommittedTree(input);
-  const sharedClusters = new Set(input.tenants.filter((t) => t.layout === "shared").map((t) => t.cluster));
+  // one base per cluster, or per (cluster, certificate): what its shared tenants reuse
   const wantedShared = new Map<string, SharedPlan>();
-  for (const cluster of sharedClusters) wantedShared.set(cluster, planShared(cluster, input, committed));
+  for (const t of input.tenants) {
+    if (t.layout !== "shared") continue;
+    const certificate = sharedBaseOfTenant(t, input);
+    if (input.several !== undefined && certificate === undefined) continue; // no certificate: held with its gate
+    const key = baseKey(t.cluster, certificate);
+    if (!wantedShared.has(key)) wantedShared.set(key, planShared(t.cluster, certificate, input, committed));
+  }
 
   for (const tenant of input.tenants) {
     const plan = planTenant(tenant, input, committed, wantedShared);
@@ -308,76 +341,122 @@ export function planRender(input: PlanInput): Plan {
   return { tenants: plans, shared, indexes, diagnostics };
 }
 
+/** The base a shared tenant reuses: `_shared/` with one certificate, its certificate's with several. */
+function sharedBaseOfTenant(tenant: Tenant, input: PlanInput): SharedBase {
+  return input.several === undefined ? undefined : input.several.certificateOf.get(tenant.name);
+}
+
+/** Map key of a base: cluster names are DNS labels, so `/` separates unambiguously. */
+function baseKey(cluster: string, certificate: SharedBase): string {
+  return certificate === undefined ? cluster : `${cluster}/${certificate}`;
+}
+
 /**
- * What happens to each cluster's `_shared/`: as planned while a tenant of the cluster uses it in this
- * render; kept exactly while only folders left as they are (held) reference it — pruning it would
- * break their Secrets; removed once no folder does.
+ * What happens to each shared base of each cluster: as planned while a tenant of the cluster reuses it
+ * in this render; kept exactly while only folders left as they are (held) reference it — pruning it
+ * would break their Secrets; removed once no folder does. When no base of a cluster stays, `_shared/`
+ * goes as a whole (one entry, as before there were several certificates).
  */
 function finishSharedPlans(input: PlanInput, plans: readonly TenantPlan[], wanted: ReadonlyMap<string, SharedPlan>): SharedPlan[] {
+  const bases = new Map<string, Map<string, SharedBase>>();
+  const note = (cluster: string, certificate: SharedBase): void => {
+    let m = bases.get(cluster);
+    if (m === undefined) bases.set(cluster, (m = new Map()));
+    m.set(baseKey(cluster, certificate), certificate);
+  };
+  for (const p of wanted.values()) if (p.kind !== "remove-all") note(p.cluster, p.certificate);
+  for (const [cluster, c] of input.existing) {
+    if (c.shared !== undefined) note(cluster, undefined);
+    for (const certificate of c.sharedCertificates?.keys() ?? []) note(cluster, certificate);
+  }
   const out: SharedPlan[] = [];
-  const clusters = new Set([...wanted.keys(), ...[...input.existing].filter(([, c]) => c.shared !== undefined).map(([cluster]) => cluster)]);
-  for (const cluster of [...clusters].sort()) {
+  for (const cluster of [...bases.keys()].sort()) {
     const mine = plans.filter((p) => p.cluster === cluster);
-    const plan = wanted.get(cluster);
-    if (plan !== undefined && mine.some((p) => p.kind === "shared")) {
-      out.push(plan);
-      continue;
-    }
     const folders = input.existing.get(cluster)?.tenants;
-    const referenced = mine.some((p) => p.kind === "hold" && usesShared(folders?.get(p.tenant)?.files ?? new Map()));
-    if (referenced) out.push({ kind: "hold", cluster });
-    else if (input.existing.get(cluster)?.shared !== undefined) out.push({ kind: "remove", cluster });
+    const reusedNow = new Set(mine.flatMap((p) => (p.kind === "shared" ? [baseKey(cluster, p.certificate)] : [])));
+    const reusedByHeld = new Set(
+      mine.flatMap((p) => {
+        if (p.kind !== "hold") return [];
+        const used = sharedBaseUsedBy(folders?.get(p.tenant)?.files ?? new Map());
+        return used === undefined ? [] : [baseKey(cluster, used.certificate)];
+      }),
+    );
+    const committed = input.existing.get(cluster);
+    const decided: SharedPlan[] = [];
+    // the one-certificate base (key: the cluster alone) first, then certificates by name
+    for (const [key, certificate] of [...(bases.get(cluster) ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const plan = wanted.get(key);
+      if (plan !== undefined && reusedNow.has(key)) decided.push(plan);
+      else if (reusedByHeld.has(key)) decided.push({ kind: "hold", cluster, certificate });
+      else if (committed !== undefined && committedSharedBase(committed, certificate) !== undefined) decided.push({ kind: "remove", cluster, certificate });
+    }
+    if (decided.length > 0 && decided.every((d) => d.kind === "remove")) out.push({ kind: "remove-all", cluster });
+    else out.push(...decided);
   }
   return out;
 }
 
-/** A cluster's shared SealedSecret, as planTenant plans a tenant's own: keep, rewrite around the ciphertext, or seal. */
-function planShared(cluster: string, input: PlanInput, tree: CommittedTree): SharedPlan {
+/** The certificate a base is sealed with: the render's one, or the named one of several. */
+function materialOfBase(certificate: SharedBase, input: PlanInput): CertificateMaterial | undefined {
+  if (input.several === undefined) {
+    return { leaf: input.leaf, chainSha256: input.chainSha256, sourceLabel: input.sourceLabel, ...(input.caSha256 === undefined ? {} : { caSha256: input.caSha256 }) };
+  }
+  return certificate === undefined ? undefined : input.several.materials.get(certificate);
+}
+
+/** One shared SealedSecret, as planTenant plans a tenant's own: keep, rewrite around the ciphertext, or seal. */
+function planShared(cluster: string, certificate: SharedBase, input: PlanInput, tree: CommittedTree): SharedPlan {
   const sealingSha = input.sealingCertSha256.get(cluster);
-  if (sealingSha === undefined) return { kind: "hold", cluster };
-  const existing = input.existing.get(cluster)?.shared;
-  const committed = tree.shared.get(cluster);
-  const own = notAfterOf(committed, sharedPath(input.output, cluster));
-  const reference = own !== undefined && (tree.newest === undefined || own.time >= tree.newest.time) ? own : tree.newest;
-  // no diagnostic here: each tenant of the cluster reports the downgrade itself (and is held)
-  if (reference !== undefined && input.leaf.notAfter.getTime() < reference.time) return { kind: "hold", cluster };
+  if (sealingSha === undefined) return { kind: "hold", cluster, certificate };
+  const material = materialOfBase(certificate, input);
+  // expired: its tenants are held too, and planRender says so once
+  if (material === undefined || material.leaf.notAfter.getTime() <= input.now.getTime()) return { kind: "hold", cluster, certificate };
+  const { leaf } = material;
+  const existing = input.existing.get(cluster);
+  const existingBase = existing === undefined ? undefined : committedSharedBase(existing, certificate);
+  const committed = tree.shared.get(baseKey(cluster, certificate));
+  const own = notAfterOf(committed, sharedPath(input.output, cluster, certificate));
+  const newest = certificate === undefined || input.several === undefined ? tree.newest : tree.newestOf.get(certificate);
+  const reference = own !== undefined && (newest === undefined || own.time >= newest.time) ? own : newest;
+  // no diagnostic here: each tenant reusing it reports the downgrade itself (and is held)
+  if (reference !== undefined && leaf.notAfter.getTime() < reference.time) return { kind: "hold", cluster, certificate };
 
   const inputsSha = sealedInputsSha256({
-    chainSha256: input.chainSha256,
-    leafSha256: input.leaf.sha256,
+    chainSha256: material.chainSha256,
+    leafSha256: leaf.sha256,
     sealingCertSha256: sealingSha,
     scope: SHARED_TARGET.scope,
     namespace: SHARED_TARGET.namespace,
     secretName: SHARED_TARGET.name,
-    caSha256: input.caSha256,
+    caSha256: material.caSha256,
   });
-  const facts = { leaf: input.leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha };
-  const reusable = reusableCiphertext(committed, inputsSha, sealedItemsOf(input.caSha256 !== undefined));
+  const facts = { leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha };
+  const reusable = reusableCiphertext(committed, inputsSha, sealedItemsOf(material.caSha256 !== undefined));
   if (reusable !== undefined) {
-    const files = sharedFiles(sharedSealedSecret({ ...facts, encryptedData: reusable }));
-    return sameFiles(files, existing) ? { kind: "keep", cluster } : { kind: "rewrite", cluster, files };
+    const files = sharedFiles(sharedSealedSecret({ ...facts, encryptedData: reusable }), certificate);
+    return sameFiles(files, existingBase) ? { kind: "keep", cluster, certificate } : { kind: "rewrite", cluster, certificate, files };
   }
   const was = committed?.annotations;
   const change =
-    existing === undefined
+    existingBase === undefined
       ? "add"
-      : was?.[ANNOTATION.certSha256] !== undefined && was[ANNOTATION.certSha256] !== input.leaf.sha256
+      : was?.[ANNOTATION.certSha256] !== undefined && was[ANNOTATION.certSha256] !== leaf.sha256
         ? "renew"
         : was?.[ANNOTATION.sealingCertSha256] !== undefined && was[ANNOTATION.sealingCertSha256] !== sealingSha
           ? "reseal"
           : "update";
-  return { kind: "seal", cluster, change, target: SHARED_TARGET, document: sharedSealedSecret({ ...facts, encryptedData: {} }) };
+  return { kind: "seal", cluster, certificate, change, target: SHARED_TARGET, document: sharedSealedSecret({ ...facts, encryptedData: {} }) };
 }
 
-function sharedPath(output: string, cluster: string): string {
-  return `${output}/${cluster}/${SHARED_FOLDER}/${SHARED_FILE}`;
+function sharedPath(output: string, cluster: string, certificate: SharedBase): string {
+  return `${output}/${cluster}/${sharedBaseFolder(certificate)}/${SHARED_FILE}`;
 }
 
-/** The files of `_shared/`, once its ciphertext is known. */
+/** The files of a base, once its ciphertext is known. */
 export function sharedFilesAfterSealing(plan: Extract<SharedPlan, { kind: "seal" }>, encryptedData: Readonly<Record<string, string>>): Map<string, string> {
   const document = structuredClone(plan.document);
   (document["spec"] as Record<string, unknown>)["encryptedData"] = { ...encryptedData };
-  return sharedFiles(document);
+  return sharedFiles(document, plan.certificate);
 }
 
 /** A committed certificate's notAfter annotation and where it stands. */
@@ -391,11 +470,11 @@ interface CommittedNotAfter {
 interface CommittedTree {
   /** committed path of a tenant's SealedSecret → what it records; parsed once per render */
   readonly sealed: ReadonlyMap<string, CommittedSealedSecret | undefined>;
-  /** cluster → its committed `_shared/` SealedSecret */
+  /** baseKey(cluster, certificate) → the committed shared SealedSecret of that base */
   readonly shared: ReadonlyMap<string, CommittedSealedSecret | undefined>;
   /** the newest certificate anywhere in the tree: no tenant, new or old, gets an older one */
   readonly newest: CommittedNotAfter | undefined;
-  /** several certificates: the newest committed by tenants of each certificate (PlanInput.several) */
+  /** several certificates: the newest committed by tenants of each certificate and by its shared bases (PlanInput.several) */
   readonly newestOf: ReadonlyMap<string, CommittedNotAfter>;
 }
 
@@ -411,14 +490,20 @@ function readCommittedTree(input: PlanInput): CommittedTree {
   const sealed = new Map<string, CommittedSealedSecret | undefined>();
   const shared = new Map<string, CommittedSealedSecret | undefined>();
   let newest: CommittedNotAfter | undefined;
+  const newestOf = new Map<string, CommittedNotAfter>();
   for (const [cluster, c] of input.existing) {
-    const bytes = c.shared?.files.get(SHARED_FILE);
-    if (bytes !== undefined) {
-      const path = sharedPath(input.output, cluster);
+    const bases: (readonly [SharedBase, ExistingTenantOutput])[] = [...(c.shared === undefined ? [] : [[undefined, c.shared] as const]), ...(c.sharedCertificates ?? [])];
+    for (const [certificate, base] of bases) {
+      const bytes = base.files.get(SHARED_FILE);
+      if (bytes === undefined) continue;
+      const path = sharedPath(input.output, cluster, certificate);
       const doc = readCommittedSealedSecret(bytes, path);
-      shared.set(cluster, doc);
+      shared.set(baseKey(cluster, certificate), doc);
       const n = notAfterOf(doc, path);
       if (n !== undefined && (newest === undefined || n.time > newest.time)) newest = n;
+      // `_shared/<certificate>/` holds only that certificate, whichever tenants reuse it now
+      const was = certificate === undefined ? undefined : newestOf.get(certificate);
+      if (certificate !== undefined && n !== undefined && (was === undefined || n.time > was.time)) newestOf.set(certificate, n);
     }
     for (const [tenant, t] of c.tenants) {
       const bytes = t.files.get(sealedName);
@@ -430,7 +515,6 @@ function readCommittedTree(input: PlanInput): CommittedTree {
       if (n !== undefined && (newest === undefined || n.time > newest.time)) newest = n;
     }
   }
-  const newestOf = new Map<string, CommittedNotAfter>();
   for (const t of input.several === undefined ? [] : input.tenants) {
     const cert = input.several?.certificateOf.get(t.name);
     const n = notAfterOf(sealed.get(`${input.output}/${t.cluster}/${t.name}/${sealedName}`), `${input.output}/${t.cluster}/${t.name}/${sealedName}`);
@@ -477,8 +561,13 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, share
   const committed = tree.sealed.get(committedPath);
 
   // Compared with the tenant's own committed certificate and with the newest in the whole tree, so
-  // that a stale source can not reach a new tenant (or one that moved) either.
-  const own = notAfterOf(committed, committedPath);
+  // that a stale source can not reach a new tenant (or one that moved) either. A shared tenant's own
+  // is also the base it reuses on its cluster (the downgrade is then reported there).
+  const ownFile = notAfterOf(committed, committedPath);
+  const baseCertificate = sharedBaseOfTenant(tenant, input);
+  const ownBase =
+    tenant.layout === "shared" ? notAfterOf(tree.shared.get(baseKey(tenant.cluster, baseCertificate)), sharedPath(input.output, tenant.cluster, baseCertificate)) : undefined;
+  const own = ownBase !== undefined && (ownFile === undefined || ownBase.time >= ownFile.time) ? ownBase : ownFile;
   const newest = input.several === undefined ? tree.newest : tree.newestOf.get(input.several.certificateOf.get(tenant.name) ?? "");
   const reference = own !== undefined && (newest === undefined || own.time >= newest.time) ? own : newest;
   const downgrade = checkNotOlder(reference, leaf, tenant.name);
@@ -498,13 +587,14 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, share
   if (sealedDoc === undefined) throw new Error("render: SealedSecret document missing");
 
   if (tenant.layout === "shared") {
-    // the ciphertext and the fingerprints live in _shared/; the tenant's patch keeps the rest
+    // the ciphertext and the fingerprints live in the shared base; the tenant's patch keeps the rest
+    const certificate = baseCertificate;
     finishSealedSecret(sealedDoc.value as Record<string, unknown>, { ...facts, encryptedData: {} });
-    const files = sharedTenantFiles(tenant.file, tenant.namespace, documents, sealedDocument);
+    const files = sharedTenantFiles(tenant.file, tenant.namespace, documents, sealedDocument, certificate);
     const same = sameFiles(files, existing);
-    const base = shared.get(tenant.cluster);
+    const base = shared.get(baseKey(tenant.cluster, certificate));
     const change = existing === undefined ? "add" : base?.kind === "seal" && base.change !== "add" ? base.change : same ? "keep" : "update";
-    return { kind: "shared", cluster: tenant.cluster, tenant, change, write: same ? undefined : files };
+    return { kind: "shared", cluster: tenant.cluster, tenant, certificate, change, write: same ? undefined : files };
   }
 
   const reusable = reusableCiphertext(committed, inputsSha, sealedItemsOf(material.caSha256 !== undefined));

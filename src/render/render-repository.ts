@@ -303,9 +303,9 @@ function severalOf(config: WildsealConfig, model: RepositoryModel, opts: RenderO
 }
 
 /**
- * applyPlan once per certificate, each with its tenants only (the shared layout is refused with
- * several certificates, load-config.ts): a renewal of one certificate seals only its tenants,
- * since the others' fingerprints (sealed-inputs) did not change.
+ * applyPlan once per certificate, each with its tenants and its shared bases (`_shared/<certificate>/`)
+ * only: a renewal of one certificate seals only its tenants and its bases, since the others'
+ * fingerprints (sealed-inputs) did not change. Bases no folder uses any more go after every pass.
  */
 async function applySeveral(
   opts: RenderOptions,
@@ -317,7 +317,8 @@ async function applySeveral(
   files: WriteCounts,
   several: Extract<Several, { kind: "several" }>,
 ): Promise<void> {
-  const certOf = (p: TenantPlan): string | undefined => (p.kind === "seal" || p.kind === "rewrite" ? several.several.certificateOf.get(p.tenant.name) : undefined);
+  const certOf = (p: TenantPlan): string | undefined =>
+    p.kind === "seal" || p.kind === "rewrite" ? several.several.certificateOf.get(p.tenant.name) : p.kind === "shared" ? p.certificate : undefined;
   const [first, ...rest] = [...several.tls.keys()];
   for (const name of [first, ...rest]) {
     const tls = name === undefined ? undefined : several.tls.get(name);
@@ -325,12 +326,13 @@ async function applySeveral(
     // the first pass also writes the indexes and prunes; the others write their tenants' folders only
     const mine: Plan = {
       ...plan,
-      tenants: plan.tenants.filter((p) => (p.kind === "seal" || p.kind === "rewrite" ? certOf(p) === name : name === first && p.kind === "prune")),
+      tenants: plan.tenants.filter((p) => (p.kind === "seal" || p.kind === "rewrite" || p.kind === "shared" ? certOf(p) === name : name === first && p.kind === "prune")),
       indexes: name === first ? plan.indexes : [],
-      shared: [],
+      shared: plan.shared.filter((s) => s.kind !== "remove" && s.kind !== "remove-all" && s.certificate === name),
     };
     await applyPlan({ ...opts, tls }, output, mine, existing, certs, now, files);
   }
+  await removeUnusedShared(opts.repoDir, output, plan, existing, files);
 }
 
 async function applyPlan(
@@ -383,5 +385,5 @@ async function applyPlan(
   for (const ix of plan.indexes) if (ix.kind === "write") await writeClusterIndex(repoDir, output, ix.cluster, ix.text, files);
   for (const p of plan.tenants) if (p.kind === "prune") await removeFolder(repoDir, output, p.cluster, p.tenant, files);
   for (const ix of plan.indexes) if (ix.kind === "delete-cluster") await removeFolder(repoDir, output, ix.cluster, undefined, files);
-  await removeUnusedShared(repoDir, output, plan, files); // shared layout: _shared/ no folder uses any more
+  await removeUnusedShared(repoDir, output, plan, existing, files); // shared layout: bases no folder uses any more
 }

@@ -165,9 +165,35 @@ export async function readExistingTree(
   });
   const byCluster = new Map(clusters.map((c) => [c.name, new Map<string, ExistingTenantOutput>()]));
   folders.forEach((f, i) => byCluster.get(f.cluster.name)?.set(f.name, read[i] as ExistingTenantOutput));
+  /**
+   * `_shared/`: its own files are the one-certificate base; a folder in it with a DNS-label name is
+   * a certificate's base (`_shared/<certificate>/`, several certificates); anything else in it is a
+   * stray entry of the one-certificate base (cleaned when that is written or removed).
+   */
+  const readShared = (dir: string): Pick<ExistingClusterOutput, "shared" | "sharedCertificates"> => {
+    const files = new Map<string, Buffer>();
+    const certificates = new Map<string, ExistingTenantOutput>();
+    for (const e of readdirSyncOrEmpty(dir)) {
+      const path = join(dir, e.name);
+      if (e.isSymbolicLink()) refused.push(symlinkRefused(repoDir, path));
+      else if (e.isDirectory() && isDnsLabel(e.name)) certificates.set(e.name, readFolder(path));
+      else if (e.isFile()) {
+        const bytes = claim(path, e.name);
+        if (bytes !== undefined) files.set(e.name, bytes);
+      } else {
+        claimStray(path);
+        files.set(e.name, OVERSIZE);
+      }
+    }
+    // an empty _shared/ still counts as the one-certificate base: one to remove
+    return {
+      ...(files.size > 0 || certificates.size === 0 ? { shared: { files } } : {}),
+      ...(certificates.size > 0 ? { sharedCertificates: certificates } : {}),
+    };
+  };
   for (const c of clusters) {
     const tenants = byCluster.get(c.name) ?? new Map<string, ExistingTenantOutput>();
-    if (c.shared) tree.set(c.name, { index: c.index, tenants, shared: readFolder(join(c.dir, SHARED_FOLDER)) });
+    if (c.shared) tree.set(c.name, { index: c.index, tenants, ...readShared(join(c.dir, SHARED_FOLDER)) });
     else tree.set(c.name, { index: c.index, tenants });
   }
 

@@ -3,6 +3,8 @@ import { rfc3339 } from "../rfc3339.ts";
 import type { CertFacts } from "../tls/types.ts";
 import { dumpYaml } from "../yaml/dump.ts";
 import { ANNOTATION } from "./sealed-secret-document.ts";
+import { isDnsLabel } from "../model/names.ts";
+import type { ExistingClusterOutput, ExistingTenantOutput } from "./plan.ts";
 import { KUSTOMIZATION, generatedHeader } from "./tree.ts";
 import type { RenderedDocument } from "./tree.ts";
 
@@ -21,6 +23,13 @@ import type { RenderedDocument } from "./tree.ts";
  *
  * `_shared` can never be a tenant folder: tenant names are DNS-1123 labels, which have no `_`.
  * The cluster index does not list it (applied on its own it would be a nameless-namespace copy).
+ *
+ * Several certificates (spec.certificates of more than one): one base per certificate used by a
+ * shared tenant of the cluster, `_shared/<certificate>/` (same two files), and each tenant lists
+ * `../_shared/<certificate>`. A renewal of one certificate then rewrites one file per cluster. A
+ * certificate name is a DNS-1123 label (config-schema.ts), so it can neither leave `_shared/` (no
+ * `/`, no `..`) nor be one of the base's files (no `.`). With one certificate the base stays
+ * `_shared/` itself, so repositories rendered before several certificates existed keep their bytes.
  */
 
 export const SHARED_FOLDER = "_shared";
@@ -29,7 +38,25 @@ export const SHARED_FILE = "sealed-secret.yaml";
 /** metadata.name of the shared SealedSecret before a tenant's patch renames it. */
 export const SHARED_NAME = "wildseal-shared";
 
-const SHARED_RESOURCE = `../${SHARED_FOLDER}`;
+/**
+ * Which base a shared tenant uses: `undefined` — the one-certificate base, `_shared/` itself; a
+ * certificate name — `_shared/<certificate>/` (several certificates).
+ */
+export type SharedBase = string | undefined;
+
+/** The base's folder, relative to the cluster folder: `_shared` or `_shared/<certificate>`. */
+export function sharedBaseFolder(certificate: SharedBase): string {
+  if (certificate === undefined) return SHARED_FOLDER;
+  // names were validated with the config; checked again because this becomes a path
+  if (!isDnsLabel(certificate)) throw new Error(`render: certificate name ${JSON.stringify(certificate)} is not a DNS-1123 label`);
+  return `${SHARED_FOLDER}/${certificate}`;
+}
+
+/** A committed base: the files directly in `_shared/`, or those of `_shared/<certificate>/`. */
+export function committedSharedBase(cluster: ExistingClusterOutput, certificate: SharedBase): ExistingTenantOutput | undefined {
+  return certificate === undefined ? cluster.shared : cluster.sharedCertificates?.get(certificate);
+}
+
 const SEALED_SECRET_TARGET = { group: "bitnami.com", version: "v1alpha1", kind: "SealedSecret", name: SHARED_NAME } as const;
 
 /** What the shared ciphertext is sealed for: cluster-wide, so no namespace or name is bound into it. */
@@ -67,9 +94,9 @@ export function sharedSealedSecret(f: SharedFacts): Record<string, unknown> {
   };
 }
 
-/** The files of `_shared/`, name → text. */
-export function sharedFiles(document: unknown): Map<string, string> {
-  const sources = ["wildseal.yaml", "the certificate source"];
+/** The files of a base (`_shared/`, or `_shared/<certificate>/`), name → text. */
+export function sharedFiles(document: unknown, certificate?: SharedBase): Map<string, string> {
+  const sources = ["wildseal.yaml", certificate === undefined ? "the certificate source" : `certificate ${certificate}'s source`];
   return new Map([
     [KUSTOMIZATION, generatedHeader(sources) + dumpYaml(kustomization([SHARED_FILE]))],
     [SHARED_FILE, generatedHeader(sources) + dumpYaml(document)],
@@ -115,9 +142,16 @@ export function tenantPatch(finished: Readonly<Record<string, unknown>>): Record
 
 /**
  * Every file of one shared-layout tenant folder: the templates other than the SealedSecret, and the
- * kustomization that reuses `../_shared` and patches it into the tenant's Secret.
+ * kustomization that reuses `../_shared` (`../_shared/<certificate>`) and patches it into the
+ * tenant's Secret.
  */
-export function sharedTenantFiles(tenantFile: string, namespace: string, documents: readonly RenderedDocument[], sealedDocument: number): Map<string, string> {
+export function sharedTenantFiles(
+  tenantFile: string,
+  namespace: string,
+  documents: readonly RenderedDocument[],
+  sealedDocument: number,
+  certificate?: SharedBase,
+): Map<string, string> {
   const files = new Map<string, string>();
   const names: string[] = [];
   for (const [i, d] of documents.entries()) {
@@ -132,12 +166,43 @@ export function sharedTenantFiles(tenantFile: string, namespace: string, documen
     { target: SEALED_SECRET_TARGET, options: { allowNameChange: true }, patch: dumpYaml(tenantPatch(sealed.value as Record<string, unknown>)) },
   ];
   const sources = [tenantFile, "templates/"];
-  files.set(KUSTOMIZATION, generatedHeader(sources) + dumpYaml(kustomization([SHARED_RESOURCE, ...names.sort()], patches)));
+  files.set(KUSTOMIZATION, generatedHeader(sources) + dumpYaml(kustomization([`../${sharedBaseFolder(certificate)}`, ...names.sort()], patches)));
   return files;
 }
 
-/** Whether a committed tenant folder reuses its cluster's `_shared` (then `_shared` must stay while the folder does). */
+/**
+ * Whether a committed tenant folder reuses its cluster's one-certificate base, `../_shared` (then
+ * `_shared/` must stay while the folder does). For either kind of base: sharedBaseUsedBy.
+ */
 export function usesShared(files: ReadonlyMap<string, Buffer>): boolean {
+  const used = sharedBaseUsedBy(files);
+  return used !== undefined && used.certificate === undefined;
+}
+
+/** `  - ../_shared` or `  - ../_shared/<label>` on a line of its own, as sharedTenantFiles writes it */
+const SHARED_RESOURCE_LINE = new RegExp(`\\n {2}- \\.\\./${SHARED_FOLDER}(?:/([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?))?\\n`);
+
+/**
+ * The base a committed tenant folder reuses (its kustomization lists `../_shared` or
+ * `../_shared/<certificate>`), or undefined when it reuses none (a per-tenant folder).
+ */
+export function sharedBaseUsedBy(files: ReadonlyMap<string, Buffer>): { readonly certificate: SharedBase } | undefined {
   const k = files.get(KUSTOMIZATION);
-  return k !== undefined && k.includes(`\n  - ${SHARED_RESOURCE}\n`);
+  if (k === undefined) return undefined;
+  const m = SHARED_RESOURCE_LINE.exec(k.toString("utf8"));
+  return m === null ? undefined : { certificate: m[1] };
+}
+
+/**
+ * The committed base a committed tenant folder reuses, with its folder relative to the cluster's
+ * (`_shared`, `_shared/<certificate>`): where status and tenant list find a shared tenant's certificate.
+ */
+export function committedBaseOf(
+  cluster: ExistingClusterOutput,
+  tenantFiles: ReadonlyMap<string, Buffer>,
+): { readonly folder: string; readonly files: ReadonlyMap<string, Buffer> } | undefined {
+  const used = sharedBaseUsedBy(tenantFiles);
+  if (used === undefined) return undefined;
+  const base = committedSharedBase(cluster, used.certificate);
+  return base === undefined ? undefined : { folder: sharedBaseFolder(used.certificate), files: base.files };
 }

@@ -2,7 +2,7 @@ import type { Diagnostic } from "../errors.ts";
 import { InvalidInputError } from "../errors.ts";
 import { readExistingTreeOrReport } from "./rendered-files.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "./sealed-secret-document.ts";
-import { SHARED_FOLDER, usesShared } from "./shared-layout.ts";
+import { committedBaseOf } from "./shared-layout.ts";
 import { rfc3339 } from "../rfc3339.ts";
 import { mapLimit } from "../map-limit.ts";
 import { loadRepositoryModel } from "../model/load-repository.ts";
@@ -76,11 +76,14 @@ async function committedNotAfter(repoDir: string, config: WildsealConfig, proble
     return found;
   };
   for (const [cluster, c] of tree) {
-    // shared layout: a folder that reuses _shared/ carries no certificate of its own; _shared/'s is its
-    const shared = c.shared === undefined ? undefined : notAfterIn(c.shared.files, `${config.output}/${cluster}/${SHARED_FOLDER}`);
+    // a base is read once per cluster, not once per tenant that reuses it
+    const bases = new Map<string, string | undefined>();
     for (const [tenant, t] of c.tenants) {
       const own = notAfterIn(t.files, `${config.output}/${cluster}/${tenant}`);
-      const date = own ?? (usesShared(t.files) ? shared : undefined);
+      // shared layout: a folder that reuses a base (_shared/, _shared/<certificate>/) carries no certificate of its own; the base's is its
+      const base = own === undefined ? committedBaseOf(c, t.files) : undefined;
+      if (base !== undefined && !bases.has(base.folder)) bases.set(base.folder, notAfterIn(base.files, `${config.output}/${cluster}/${base.folder}`));
+      const date = own ?? (base === undefined ? undefined : bases.get(base.folder));
       if (date !== undefined) out.set(`${cluster}/${tenant}`, date);
     }
   }

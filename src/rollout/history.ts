@@ -1,6 +1,7 @@
 import { NO_CREDENTIALS } from "../git/credentials.ts";
 import { createGitRunner, GitFailure } from "../git/git-process.ts";
 import { ANNOTATION } from "../render/sealed-secret-document.ts";
+import { SHARED_FOLDER } from "../render/shared-layout.ts";
 import { rfc3339 } from "../rfc3339.ts";
 
 /**
@@ -29,7 +30,7 @@ export interface CertVersion extends CommitRef {
 export type CertificateHistory =
   | {
       readonly kind: "git";
-      /** `cluster/tenant` → versions, newest first; only commits in which the tenant had output */
+      /** folder (`cluster/tenant`, `cluster/_shared[/<certificate>]`) → versions, newest first; only commits in which it had output */
       readonly tenants: ReadonlyMap<string, readonly CertVersion[]>;
     }
   | { readonly kind: "none"; readonly reason: string };
@@ -48,8 +49,11 @@ export function parseCommitList(out: string): CommitRef[] {
 }
 
 /**
- * `git grep -z` output (`<commit>:<path>\0<line>\n`) → commit → `cluster/tenant` → cert-sha256s,
- * for files `<output>/<cluster>/<tenant>/<file>`. Pure.
+ * `git grep -z` output (`<commit>:<path>\0<line>\n`) → commit → folder → cert-sha256s, for files
+ * `<output>/<cluster>/<tenant>/<file>` (folder `cluster/tenant`, `cluster/_shared` for the shared
+ * layout's one-certificate base) and `<output>/<cluster>/_shared/<certificate>/<file>` (folder
+ * `cluster/_shared/<certificate>`): each certificate's base has a history of its own, or a tenant of
+ * one certificate would count the other certificates as its earlier ones. Pure.
  */
 export function parseGrepOutput(out: string, output: string): Map<string, Map<string, Set<string>>> {
   const byCommit = new Map<string, Map<string, Set<string>>>();
@@ -63,16 +67,22 @@ export function parseGrepOutput(out: string, output: string): Map<string, Map<st
     const path = head.slice(colon + 1);
     const m = SHA256_LINE.exec(record.slice(nul + 1));
     if (colon === -1 || m === null || !path.startsWith(prefix)) continue;
-    const [cluster, tenant, file] = path.slice(prefix.length).split("/");
-    if (cluster === undefined || tenant === undefined || file === undefined) continue;
+    const key = folderOf(path.slice(prefix.length));
+    if (key === undefined) continue;
     const tenants = byCommit.get(commit) ?? new Map<string, Set<string>>();
     byCommit.set(commit, tenants);
-    const key = `${cluster}/${tenant}`;
     const set = tenants.get(key) ?? new Set<string>();
     tenants.set(key, set);
     set.add((m[1] ?? "").toLowerCase());
   }
   return byCommit;
+}
+
+/** `cluster/tenant/file` → `cluster/tenant`; `cluster/_shared/<certificate>/file` → `cluster/_shared/<certificate>`. */
+function folderOf(relative: string): string | undefined {
+  const [cluster, tenant, file, inBase] = relative.split("/");
+  if (cluster === undefined || tenant === undefined || file === undefined) return undefined;
+  return tenant === SHARED_FOLDER && inBase !== undefined ? `${cluster}/${tenant}/${file}` : `${cluster}/${tenant}`;
 }
 
 /** Commits (newest first) and the grep of them → per tenant versions, newest first. Pure. */

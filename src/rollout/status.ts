@@ -5,7 +5,7 @@ import type { WildsealConfig } from "../model/types.ts";
 import { assertRepository } from "../render/check-repository.ts";
 import { readExistingTreeOrReport } from "../render/rendered-files.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "../render/sealed-secret-document.ts";
-import { SHARED_FOLDER, usesShared } from "../render/shared-layout.ts";
+import { committedBaseOf } from "../render/shared-layout.ts";
 import { rfc3339 } from "../rfc3339.ts";
 import { classifyTenant, probeableHosts, type CommittedCertificate, type CommittedTenant, type StatusRow } from "./classify.ts";
 import { readCertificateHistory, sinceAndEarlier, type CertificateHistory } from "./history.ts";
@@ -85,8 +85,10 @@ function versionsOf(history: CertificateHistory, key: string) {
 
 /**
  * `cluster/tenant` → the certificate its rendered SealedSecret carries (working tree), and the
- * `cluster/folder` it was read from: the tenant's own, or `cluster/_shared` for a tenant of the
- * shared layout (render/shared-layout.ts), whose folder only points at the cluster's one SealedSecret.
+ * folder it was read from: the tenant's own, or for a tenant of the shared layout
+ * (render/shared-layout.ts), whose folder only points at a sealed base, that base's —
+ * `cluster/_shared`, or `cluster/_shared/<certificate>` with several certificates. History is keyed
+ * by the same folders (history.ts), so a tenant's earlier certificates are its base's.
  */
 export async function committedCertificates(
   repoDir: string,
@@ -108,13 +110,21 @@ export async function committedCertificates(
     return found;
   };
   for (const [cluster, c] of tree) {
-    const sharedFolder = `${cluster}/${SHARED_FOLDER}`;
-    const shared = c.shared === undefined ? undefined : certificateIn(c.shared.files, sharedFolder);
+    // a base is read once however many tenants reuse it
+    const bases = new Map<string, CommittedCertificate | undefined>();
     for (const [tenant, t] of c.tenants) {
       const folder = `${cluster}/${tenant}`;
       const own = certificateIn(t.files, folder);
-      if (own !== undefined) out.set(folder, { certificate: own, folder });
-      else if (shared !== undefined && usesShared(t.files)) out.set(folder, { certificate: shared, folder: sharedFolder });
+      if (own !== undefined) {
+        out.set(folder, { certificate: own, folder });
+        continue;
+      }
+      const base = committedBaseOf(c, t.files);
+      if (base === undefined) continue;
+      const baseFolder = `${cluster}/${base.folder}`;
+      if (!bases.has(baseFolder)) bases.set(baseFolder, certificateIn(base.files, baseFolder));
+      const shared = bases.get(baseFolder);
+      if (shared !== undefined) out.set(folder, { certificate: shared, folder: baseFolder });
     }
   }
   return out;

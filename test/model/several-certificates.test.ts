@@ -116,11 +116,9 @@ describe("several wildcard certificates: the model", () => {
   });
 });
 
-describe("several wildcard certificates: what is not built yet is refused", () => {
-  it("refuses several certificates with a shared cluster, at spec.certificates", async () => {
+describe("several wildcard certificates with the shared layout", () => {
+  it("loads several certificates with a shared cluster (one sealed base per certificate, test/render/shared-several-certificates.test.ts)", async () => {
     const model = await loadRepositoryModel(makeRepo({ "wildseal.yaml": `${TWO_CERTS}  layout: shared\n` }));
-    assert.deepEqual(formatted(model.diagnostics), [
-      "wildseal.yaml:6:5: spec.certificates lists 2 certificates, but a cluster has layout shared, which seals one certificate per cluster: use layout per-tenant with several certificates (the shared layout takes one certificate, spec.source)",
-    ]);
+    assert.deepEqual(formatted(model.diagnostics), []);
   });
 });
