@@ -253,30 +253,16 @@ function severalOf(config: WildsealConfig, model: RepositoryModel, opts: RenderO
   const given = opts.certificates ?? new Map<string, { readonly tls: TlsMaterial; readonly label: string }>();
   const names = config.certificates.map((c) => c.name);
   const unknown = [...given.keys()].filter((n) => !names.includes(n));
+  // the whole render depends on every certificate: refused as one problem of wildseal.yaml
+  const refuse = (message: string): Several => ({ kind: "missing", diagnostic: { path: "wildseal.yaml", line: 1, col: 1, message, reason: "invalid-input" } });
   if (unknown.length > 0) {
-    return {
-      kind: "missing",
-      diagnostic: {
-        path: "wildseal.yaml",
-        line: 1,
-        col: 1,
-        message: `certificate ${unknown.join(", ")} was given, but wildseal.yaml lists ${names.join(", ")}: give --source-file NAME=PATH with those names; nothing was rendered`,
-        reason: "invalid-input",
-      },
-    };
+    return refuse(`certificate ${unknown.join(", ")} was given, but wildseal.yaml lists ${names.join(", ")}: give --source-file NAME=PATH with those names; nothing was rendered`);
   }
   const missing = config.certificates.filter((c) => !given.has(c.name)).map((c) => c.name);
   if (missing.length > 0) {
-    return {
-      kind: "missing",
-      diagnostic: {
-        path: "wildseal.yaml",
-        line: 1,
-        col: 1,
-        message: `wildseal.yaml lists ${config.certificates.length} certificates and ${missing.join(", ")} ${missing.length === 1 ? "was" : "were"} not given: give each one (--source-file NAME=PATH); nothing was rendered`,
-        reason: "invalid-input",
-      },
-    };
+    return refuse(
+      `wildseal.yaml lists ${config.certificates.length} certificates and ${missing.join(", ")} ${missing.length === 1 ? "was" : "were"} not given: give each one (--source-file NAME=PATH); nothing was rendered`,
+    );
   }
   const materials = new Map<string, CertificateMaterial>();
   const tls = new Map<string, TlsMaterial>();
