@@ -9,6 +9,7 @@ import { createGitRunner, dependencyError, GitFailure, type GitRunner } from "./
 import { classifyRemote, redactUrl, splitUserinfo } from "./remote-url.ts";
 import { rfc3339 } from "../rfc3339.ts";
 import { parseTrailers, TRAILER_KEYS, type WildsealAction } from "./trailers.ts";
+import { formatRows } from "../text-table.ts";
 
 const AUDIT_PREFIX = "wildseal-audit-";
 
@@ -302,15 +303,9 @@ export function formatAuditTable(entries: readonly AuditEntry[]): string {
     e.certNotAfter ?? "-",
     e.tenants.join(","),
   ]);
-  const all = [[...columns], ...rows];
-  const widths = columns.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  const line = (r: readonly string[]): string =>
-    `${r
-      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd()}\n`;
+  const [head = "", ...lines] = formatRows([[...columns], ...rows]);
   // who asked goes on lines of its own under the commit: names and addresses have no width bound
   const requests = (e: AuditEntry): string =>
     e.requestedBy.map((r) => `  requested by ${r.author} (commit ${r.commit.slice(0, 12)}): ${r.tenants.join(", ")}\n`).join("");
-  return line(all[0] ?? []) + entries.map((e, i) => line(rows[i] ?? []) + requests(e)).join("");
+  return `${head}\n` + entries.map((e, i) => `${lines[i] ?? ""}\n` + requests(e)).join("");
 }

@@ -7,6 +7,7 @@ import { rfc3339 } from "../rfc3339.ts";
 import { mapLimit } from "../map-limit.ts";
 import { loadRepositoryModel } from "../model/load-repository.ts";
 import type { WildsealConfig } from "../model/types.ts";
+import { formatTable } from "../text-table.ts";
 
 /**
  * `wildseal tenant list`: each valid tenant with the certificate its committed SealedSecret
@@ -90,7 +91,6 @@ async function committedNotAfter(repoDir: string, config: WildsealConfig, proble
   return out;
 }
 
-const pad = (s: string, n: number): string => s + " ".repeat(Math.max(0, n - s.length));
 
 /** The table `tenant list` prints; `-` where nothing is known. */
 export function formatTenantTable(rows: readonly TenantRow[]): string {
@@ -103,11 +103,5 @@ export function formatTenantTable(rows: readonly TenantRow[]): string {
     r.certificateNotAfter ?? "-",
     r.lastChange === null ? "-" : `${r.lastChange.date} ${r.lastChange.commit.slice(0, 7)} ${r.lastChange.author}`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
-  const line = (c: readonly string[]): string =>
-    c
-      .map((x, i) => (i === c.length - 1 ? x : pad(x, (widths[i] ?? 0) + 2)))
-      .join("")
-      .trimEnd();
-  return [header, ...cells].map(line).join("\n") + "\n";
+  return formatTable(header, cells);
 }
