@@ -11,9 +11,10 @@ import { parseDuration } from "./watch.ts";
 /** `wildseal status`: flags in, the table or JSON out, exit 4 when a probed tenant is not current. */
 export async function statusAction(o: StatusFlags, command: Command): Promise<void> {
   const ctx = cliContext(command);
-  const probeAddresses = parseProbeAddresses(o.probeAddress ?? []);
+  const flagRules = parseProbeAddresses(o.probeAddress ?? []);
   const timeoutMs = parseDuration(o.probeTimeout, "--probe-timeout");
-  const report = await rolloutStatus(o.repo, { probeAddresses, timeoutMs, env: { ...process.env, ...ctx.io.env } });
+  // wildseal.yaml's probe rules come below these (rollout/status.ts)
+  const report = await rolloutStatus(o.repo, { probeAddresses: flagRules, timeoutMs, env: { ...process.env, ...ctx.io.env } });
   ctx.io.stdout(o.json === true ? dumpJson(report.rows) : formatStatusTable(report.rows));
   for (const d of report.problems) ctx.io.stderr(`${formatDiagnostic(d)}\n`);
   if (report.problems.length > 0) ctx.io.stderr(`note: ${report.problems.length} problem(s) above; tenants with problems are not listed (wildseal validate)\n`);

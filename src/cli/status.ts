@@ -2,7 +2,8 @@ import type { Command } from "commander";
 
 /**
  * `wildseal status [--repo DIR] [--json] [--probe-address HOST=ADDR:PORT]… [--probe-timeout D]`:
- * whether each tenant's hosts serve the certificate the repository committed for it. The work is in
+ * whether each tenant's hosts serve the certificate the repository committed for it, dialled where
+ * the flags, then wildseal.yaml's `spec.probe` and `clusters[].probe`, say. The work is in
  * status-action.ts, imported when the command runs (registering must not load the probe engine).
  */
 export interface StatusFlags {
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .option("--json", "print a JSON array of rows instead of the table")
     .option(
       "--probe-address <host=addr:port>",
-      "dial HOST at ADDR:PORT instead of its DNS name on 443, still sending HOST as SNI (repeat for more); HOST may be *.example.com for every host under it",
+      "dial HOST at ADDR:PORT instead of its DNS name on 443, still sending HOST as SNI (repeat for more); HOST may be *.example.com for every host under it; wins over wildseal.yaml's spec.probe.addresses and clusters[].probe.address",
       collect,
     )
     .option("--probe-timeout <duration>", "give each host's lookup, connect and handshake this long", "5s")

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { SCOPES } from "../seal/scope.ts";
 import { dnsLabel, dnsSubdomain } from "./field-checks.ts";
+import { parseDialAddress, parseProbeHostRule, type Parsed } from "./probe-addresses.ts";
 
 /** `wildseal.yaml` as written (docs/configuration.md, schemas/wildseal.schema.json); defaults are applied when converting to WildsealConfig. */
 
@@ -12,12 +13,37 @@ export const DEFAULT_OUTPUT = "rendered";
 /**
  * How a cluster's output is laid out (docs/configuration.md#layouts): `per-tenant` seals the
  * certificate once per tenant (today's output, the default); `shared` seals it once per cluster,
- * cluster-wide, into `<output>/<cluster>/_shared/`, which each tenant's kustomization reuses.
+ * cluster-wide, into `<output>/<cluster>/_shared/` (`_shared/<certificate>/` per certificate when
+ * spec.certificates lists several), which each tenant's kustomization reuses.
  */
 export const LAYOUTS = ["per-tenant", "shared"] as const;
 export const DEFAULT_LAYOUT = "per-tenant";
 /** kubeseal's defaults for `--controller-namespace` / `--controller-name` */
 export const DEFAULT_CONTROLLER = { namespace: "kube-system", name: "sealed-secrets-controller" } as const;
+
+/**
+ * A probe address string checked by the parser `--probe-address` uses (probe-addresses.ts), so the
+ * file accepts exactly what the flag does; the message says which field, what is wrong and an example.
+ */
+function probeText(what: string, parse: (text: string) => Parsed<unknown>, form: string): z.ZodString {
+  return z.string().check((ctx) => {
+    const r = parse(ctx.value);
+    if (r.ok) return;
+    ctx.issues.push({ code: "custom", input: ctx.value, message: `${what} ${JSON.stringify(ctx.value)}: ${r.problem}; write ${form}` });
+  });
+}
+
+/** `spec.clusters[].probe`: where rollout probes reach this cluster's ingress. */
+const clusterProbeSchema = z.strictObject({
+  address: probeText("spec.clusters[].probe.address", parseDialAddress, "ADDRESS[:PORT], e.g. ingress-nginx-controller.ingress-nginx.svc:443, 10.0.0.7 (port 443) or [fd00::7]:8443"),
+});
+
+/** `spec.probe`: per-host probe addresses, the `--probe-address` syntax. */
+const probeSchema = z.strictObject({
+  addresses: z
+    .array(probeText("spec.probe.addresses[]", parseProbeHostRule, "HOST=ADDRESS[:PORT], e.g. '*.example.com=10.0.0.7:443' or 'acme.example.com=[fd00::7]:8443'"))
+    .optional(),
+});
 
 const clusterSchema = z.strictObject({
   name: dnsLabel("cluster name"),
@@ -29,6 +55,7 @@ const clusterSchema = z.strictObject({
       name: dnsSubdomain("controller name").optional(),
     })
     .optional(),
+  probe: clusterProbeSchema.optional(),
 });
 
 /** `group/version`, or a core-group `version`, as a manifest's apiVersion is written (`rbac.authorization.k8s.io/v1`, `v1`). */
@@ -107,6 +134,7 @@ export const configSchema = z.strictObject({
     output: z.string().optional(),
     layout: z.enum(LAYOUTS).optional(),
     policy: policySchema.optional(),
+    probe: probeSchema.optional(),
   }),
 });
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { configSchema } from "./config-schema.ts";
+import { DIAL_ADDRESS_PATTERN, PROBE_HOST_RULE_PATTERN } from "./probe-addresses.ts";
 import { SCHEMA_FILES, schemaUrl, type SchemaDocument } from "./schema-url.ts";
 import { tenantSchema } from "./tenant-schema.ts";
 
@@ -72,7 +73,7 @@ const CONFIG_FIELDS: Readonly<Record<string, Annotation>> = {
   "spec.clusters[]": { description: "One cluster: a name and exactly one of sealingCert or controller." },
   "spec.clusters[].name": { description: `The cluster's name (${DNS_LABEL_TEXT}); tenants name it in spec.cluster, output goes to <output>/<name>/.`, pattern: DNS_LABEL_PATTERN, examples: ["prod-east"] },
   "spec.clusters[].layout": {
-    description: "This cluster's layout, overriding spec.layout: per-tenant (one SealedSecret per tenant) or shared (one cluster-wide SealedSecret in <output>/<name>/_shared/, reused by every tenant folder).",
+    description: "This cluster's layout, overriding spec.layout: per-tenant (one SealedSecret per tenant) or shared (one cluster-wide SealedSecret in <output>/<name>/_shared/, or one per certificate in <output>/<name>/_shared/<certificate>/ with spec.certificates listing several, reused by every tenant folder).",
     examples: ["shared"],
   },
   "spec.clusters[].sealingCert": {
@@ -83,6 +84,13 @@ const CONFIG_FIELDS: Readonly<Record<string, Annotation>> = {
     description: "Fetch the certificate from the cluster's sealed-secrets controller (like kubeseal) on every sync and commit it to clusters/<name>/sealed-secrets.pem; {} means the defaults.",
   },
   "spec.clusters[].controller.namespace": { description: `The controller's namespace (${DNS_LABEL_TEXT}). Tenants may not target it unless spec.policy.allowNamespaces lists it.`, pattern: DNS_LABEL_PATTERN, default: "kube-system" },
+  "spec.clusters[].probe": { description: "Where wildseal status and watch --verify-rollout reach this cluster's ingress (split-horizon DNS). Absent: each host's own DNS name." },
+  "spec.clusters[].probe.address": {
+    description:
+      "ADDRESS[:PORT] (port 443 when left out; IPv6 in brackets) where every host of this cluster's tenants is dialled, still sent as the TLS server name: typically the ingress controller's Service. spec.probe.addresses and --probe-address win over it.",
+    pattern: DIAL_ADDRESS_PATTERN,
+    examples: ["ingress-nginx-controller.ingress-nginx.svc:443", "10.0.0.7"],
+  },
   "spec.clusters[].controller.name": { description: `The controller's Service name (${DNS_SUBDOMAIN_TEXT}).`, pattern: DNS_SUBDOMAIN_PATTERN, default: "sealed-secrets-controller" },
   "spec.defaults": { description: "Defaults for every tenant that does not set its own." },
   "spec.defaults.secretName": { description: `Name of the Secret created in each tenant's namespace (${DNS_SUBDOMAIN_TEXT}).`, pattern: DNS_SUBDOMAIN_PATTERN, default: "wildcard-tls" },
@@ -92,8 +100,18 @@ const CONFIG_FIELDS: Readonly<Record<string, Annotation>> = {
     default: "rendered",
   },
   "spec.layout": {
-    description: "How each cluster's output is laid out: per-tenant seals the certificate once per tenant with the tenant's scope; shared seals it once per cluster, cluster-wide, into <output>/<cluster>/_shared/, so a renewal rewrites a few files per cluster instead of every tenant's (anyone who may create SealedSecrets anywhere in that cluster can then materialise the certificate). clusters[].layout overrides it.",
+    description: "How each cluster's output is laid out: per-tenant seals the certificate once per tenant with the tenant's scope; shared seals it once per cluster (once per cluster and certificate with several certificates), cluster-wide, into <output>/<cluster>/_shared/ (_shared/<certificate>/), so a renewal rewrites a few files per cluster instead of every tenant's (anyone who may create SealedSecrets anywhere in that cluster can then materialise the certificate). clusters[].layout overrides it.",
     default: "per-tenant",
+  },
+  "spec.probe": { description: "Where wildseal status and watch --verify-rollout dial tenant hosts instead of their public DNS names (split-horizon setups). Absent: public DNS, or a cluster's probe.address." },
+  "spec.probe.addresses": {
+    description:
+      "Per-host addresses, the --probe-address syntax. For a host, an exact HOST wins over *.domain, a longer *.domain over a shorter one; a --probe-address rule for the host wins over these, these over the host's cluster's probe.address. No HOST twice.",
+  },
+  "spec.probe.addresses[]": {
+    description: "HOST=ADDRESS[:PORT]: dial HOST (a host name, or *.example.com for every host under example.com at any depth) at ADDRESS (an IP address, [IPv6] or a DNS name; port 443 when left out), still sending HOST as the TLS server name.",
+    pattern: PROBE_HOST_RULE_PATTERN,
+    examples: ["*.example.com=ingress-nginx-controller.ingress-nginx.svc:443", "acme.example.com=[fd00::7]:8443"],
   },
   "spec.policy": { description: "Exceptions the platform team allows beyond the safe defaults (tenants in namespaces of their own, rendered objects only in the tenant's namespace). Absent: none." },
   "spec.policy.allowNamespaces": { description: "Protected namespaces (kube-system, kube-public, kube-node-lease, the source's, a controller's) that tenants may target anyway. Never allows naming the source Secret." },
@@ -131,6 +149,7 @@ const CONFIG_RULES: Readonly<Record<string, JsonObject>> = {
   "spec.policy.allowNamespaces": { uniqueItems: true },
   "spec.policy.allowObjectNamespaces": { uniqueItems: true },
   "spec.policy.allowKinds": { uniqueItems: true },
+  "spec.probe.addresses": { uniqueItems: true },
 };
 
 const TENANT_RULES: Readonly<Record<string, JsonObject>> = {

@@ -13,10 +13,11 @@ import {
   configSchema,
 } from "./config-schema.ts";
 import type { RawConfig } from "./config-schema.ts";
+import { parseDialAddress, parseProbeHostRule, type Parsed } from "./probe-addresses.ts";
 import { readRepoFile } from "./read-repo-file.ts";
 import { resolveInsideRepo, unsafeRelativePathReason } from "./repo-paths.ts";
 import { parseWithSchema } from "./schema-diagnostics.ts";
-import type { ApiKind, CertificateConfig, ClusterConfig, PolicyConfig, WildsealConfig } from "./types.ts";
+import type { ApiKind, CertificateConfig, ClusterConfig, PolicyConfig, ProbeHostRule, WildsealConfig } from "./types.ts";
 
 /** Top-level names the output folder must never be, or be inside: a prune there would delete inputs. */
 const RESERVED_TOP_LEVEL = new Set(["tenants", "templates", "clusters", ".git", CONFIG_FILE]);
@@ -72,8 +73,11 @@ async function readConfig(repoDir: string): Promise<LoadedConfig> {
     if (seen.has(c.name)) at([...here, "name"], `cluster name "${c.name}" is used twice: rename one of them`);
     seen.add(c.name);
     const cluster = await clusterConfig(repoDir, c, (p, m) => at([...here, ...p], m), i);
+    if (cluster === undefined) continue;
     // the cluster's own layout, else spec.layout; only `shared` is recorded (absent: per-tenant, as before)
-    if (cluster !== undefined) clusters.push((c.layout ?? raw.spec.layout) === "shared" ? { ...cluster, layout: "shared" } : cluster);
+    const layout = (c.layout ?? raw.spec.layout) === "shared" ? { layout: "shared" as const } : {};
+    const probe = c.probe === undefined ? {} : { probe: { address: checked(parseDialAddress(c.probe.address)) } };
+    clusters.push({ ...cluster, ...layout, ...probe });
   }
   checkDefaultScope(raw, at);
 
@@ -85,6 +89,7 @@ async function readConfig(repoDir: string): Promise<LoadedConfig> {
   const certificates = certificatesOf(raw, at);
 
   const policy = raw.spec.policy === undefined ? undefined : policyConfig(raw.spec.policy, (p, m) => at(["spec", "policy", ...p], m));
+  const probe = raw.spec.probe === undefined ? undefined : probeConfig(raw.spec.probe, at);
 
   const first = certificates[0];
   if (diagnostics.length > 0 || first === undefined) return { diagnostics };
@@ -100,6 +105,7 @@ async function readConfig(repoDir: string): Promise<LoadedConfig> {
       },
       output: output.replace(/\/+$/, ""),
       ...(policy !== undefined ? { policy } : {}),
+      ...(probe !== undefined ? { probe } : {}),
     },
     diagnostics: [],
   };
@@ -177,6 +183,29 @@ function policyConfig(raw: RawPolicy, at: (path: readonly (string | number)[], m
   once("allowKinds", allowKinds, (k) => `${k.apiVersion}\u0000${k.kind}`, (k) => `${k.kind} (${k.apiVersion})`);
   once("allowObjectNamespaces", allowObjectNamespaces, (n) => n, namespace);
   return { allowNamespaces, allowKinds, allowObjectNamespaces };
+}
+
+/** The value of a probe address the schema has already checked (config-schema.ts). */
+function checked<T>(r: Parsed<T>): T {
+  if (!r.ok) throw new Error(`a probe address passed the schema but not the parser: ${r.problem}`);
+  return r.value;
+}
+
+/**
+ * spec.probe with its rules parsed. A HOST written twice is refused, as `--probe-address` refuses it:
+ * with two addresses for one host, which one the probe used would depend on the order.
+ */
+function probeConfig(raw: NonNullable<RawConfig["spec"]["probe"]>, at: (path: readonly (string | number)[], message: string) => void): { readonly addresses: readonly ProbeHostRule[] } {
+  const addresses: ProbeHostRule[] = [];
+  const first = new Map<string, number>();
+  for (const [i, text] of (raw.addresses ?? []).entries()) {
+    const rule = checked(parseProbeHostRule(text));
+    const was = first.get(rule.pattern);
+    if (was !== undefined) at(["spec", "probe", "addresses", i], `${rule.pattern} is given twice (also spec.probe.addresses[${was}]): keep one address per host or *.domain`);
+    else first.set(rule.pattern, i);
+    addresses.push(rule);
+  }
+  return { addresses };
 }
 
 type RawCluster = RawConfig["spec"]["clusters"][number];

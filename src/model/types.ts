@@ -22,6 +22,24 @@ export interface ClusterConfig {
   readonly sealing: ClusterSealing;
   /** `clusters[].layout`, else `spec.layout`, when that is `shared`; absent: per-tenant */
   readonly layout?: SharedLayout;
+  /**
+   * `clusters[].probe.address`: where rollout probes dial every host of this cluster's tenants (its
+   * ingress controller's Service, for split-horizon DNS); absent: the host's own DNS name
+   */
+  readonly probe?: { readonly address: DialAddress };
+}
+
+/** Where a rollout probe connects: an IP address or a DNS name, and a port. */
+export interface DialAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `HOST=ADDR[:PORT]`, as `--probe-address` and `spec.probe.addresses` write it. */
+export interface ProbeHostRule {
+  /** `acme.example.com` (that host) or `*.example.com` (every host under example.com, at any depth); lower case, no trailing dot */
+  readonly pattern: string;
+  readonly address: DialAddress;
 }
 
 /** An apiVersion and kind as a template writes them: `rbac.authorization.k8s.io/v1`, `ClusterRoleBinding`. */
@@ -79,6 +97,11 @@ export interface WildsealConfig {
   readonly output: string;
   /** absent when wildseal.yaml has no spec.policy: nothing beyond the defaults is allowed */
   readonly policy?: PolicyConfig;
+  /**
+   * `spec.probe`: where `wildseal status` and `watch --verify-rollout` dial tenant hosts. Absent when
+   * not written; `--probe-address` rules come first, a cluster's `probe.address` after these.
+   */
+  readonly probe?: { readonly addresses: readonly ProbeHostRule[] };
 }
 
 export interface Tenant {

@@ -5,6 +5,9 @@
  * branch tip other than the one last read (a push of ours, a merged pull request, someone else's
  * commit). The hosts are probed over TLS (rollout/probe.ts) and classified (rollout/classify.ts) in
  * rounds; a host is never probed more often than once per probe interval, whatever triggers a round.
+ * Where a host is dialled follows the `--probe-address` flags, then the probe rules of the
+ * wildseal.yaml read with the tenants (rollout/probe-address.ts), so a config edit applies at the
+ * next read without a restart.
  *
  * A publish that pushed a commit opens a rollout: rounds continue until every probed tenant is
  * `current` or the deadline passes, and at the deadline one warn line per tenant still not current.
@@ -35,7 +38,7 @@ import {
 } from "../rollout/classify.ts";
 import { readCertificateHistory, sinceAndEarlier, type CertificateHistory, type CommitRef } from "../rollout/history.ts";
 import { probeAll, targetKey, type probe, type ProbeResult, type ServedCertificate } from "../rollout/probe.ts";
-import { dialTarget, formatAddress, type DialTarget, type ProbeAddressRule } from "../rollout/probe-address.ts";
+import { configProbeRules, dialTarget, formatAddress, type DialTarget, type ProbeAddressRule } from "../rollout/probe-address.ts";
 import { committedCertificates, formatLag } from "../rollout/status.ts";
 import { gitCredentialSource, type Delivery, type SyncOutcome } from "./sync.ts";
 
@@ -61,6 +64,11 @@ export interface BranchSnapshot {
   readonly tenants: readonly BranchTenant[];
   /** `none` for the watch's shallow clone */
   readonly history: CertificateHistory;
+  /**
+   * wildseal.yaml's probe rules at this tip (spec.probe, clusters[].probe; configProbeRules), after
+   * the `--probe-address` flags: read with the tenants so that an edit applies without a restart
+   */
+  readonly probeRules?: readonly ProbeAddressRule[];
 }
 
 /** Reads the tenants and their committed certificates from a work tree at `dir` (no network). */
@@ -80,7 +88,7 @@ export async function readBranchSnapshot(dir: string, env: Readonly<Record<strin
     const c = committed.get(own);
     return { name: t.name, cluster: t.cluster, hosts: t.hosts, committed: c?.certificate ?? null, folder: c?.folder ?? own };
   });
-  return { tip, tenants, history };
+  return { tip, tenants, history, probeRules: configProbeRules(model.config) };
 }
 
 /** A reader of the branch through a fresh depth-1 clone each time, with the sync's credentials. */
@@ -112,6 +120,7 @@ const realScheduler: VerifierScheduler = {
 };
 
 export interface RolloutVerifierOptions {
+  /** `--probe-address`: before the rules of the branch's wildseal.yaml (BranchSnapshot.probeRules) */
   readonly probeAddresses: readonly ProbeAddressRule[];
   readonly probeTimeoutMs: number;
   /** no host is probed more often than this */
@@ -272,11 +281,17 @@ export function startRolloutVerifier(opts: RolloutVerifierOptions): RolloutVerif
     }
   }
 
+  /** The flags' rules, then those the branch's wildseal.yaml holds now. */
+  function rules(): readonly ProbeAddressRule[] {
+    return [...opts.probeAddresses, ...(snapshot?.probeRules ?? [])];
+  }
+
   /** Every host to dial: tenants with a committed certificate, wildcard hosts left out. */
   function targets(): DialTarget[] {
+    const all = rules();
     return (snapshot?.tenants ?? [])
       .filter((t) => t.committed !== null)
-      .flatMap((t) => probeableHosts(t.hosts).map((h) => dialTarget(h, opts.probeAddresses)));
+      .flatMap((t) => probeableHosts(t.hosts).map((h) => dialTarget(h, all, t.cluster)));
   }
 
   async function probeDue(): Promise<void> {
@@ -303,6 +318,7 @@ export function startRolloutVerifier(opts: RolloutVerifierOptions): RolloutVerif
   function classify(): void {
     const at = now();
     const date = new Date(at);
+    const all = rules();
     rows = (snapshot?.tenants ?? []).map((t) => {
       const tr = t.committed === null ? undefined : tracked.get(`${t.cluster}/${t.name}`);
       const tenant: CommittedTenant = {
@@ -316,7 +332,7 @@ export function startRolloutVerifier(opts: RolloutVerifierOptions): RolloutVerif
       return classifyTenant(
         tenant,
         (host) => {
-          const r = hosts.get(targetKey(dialTarget(host, opts.probeAddresses)));
+          const r = hosts.get(targetKey(dialTarget(host, all, t.cluster)));
           return r === undefined ? undefined : { address: r.address, result: r.result };
         },
         date,
@@ -415,6 +431,7 @@ export function startRolloutVerifier(opts: RolloutVerifierOptions): RolloutVerif
 
 /** What `watch --verify-rollout` asks for (WatchOptions.verifyRollout); tests may replace the edges. */
 export interface RolloutVerificationSettings {
+  /** `--probe-address`: before the rules of the branch's wildseal.yaml */
   readonly probeAddresses: readonly ProbeAddressRule[];
   readonly probeTimeoutMs: number;
   readonly probeIntervalMs: number;

@@ -1,75 +1,49 @@
 import { isIP } from "node:net";
 import { UsageError } from "../errors.ts";
-import { isValidHostname } from "../tls/hosts.ts";
+import { DEFAULT_TLS_PORT, normaliseHost, parseProbeHostRule } from "../model/probe-addresses.ts";
+import type { DialAddress, ProbeHostRule, WildsealConfig } from "../model/types.ts";
 
 /**
  * Where a tenant host is dialled. By default the host itself on port 443 (the system resolver: what
- * a visitor's browser would reach); `--probe-address HOST=ADDR:PORT` sends it elsewhere for
- * split-horizon setups (e.g. the ingress controller's Service inside the cluster), keeping the host
- * as the TLS server name. Pure: parsing and matching only.
+ * a visitor's browser would reach). For split-horizon setups (e.g. the ingress controller's Service
+ * inside the cluster) three kinds of rule send it elsewhere, keeping the host as the TLS server name,
+ * in this order: `--probe-address HOST=ADDR:PORT`, wildseal.yaml's `spec.probe.addresses` (same
+ * syntax), then the tenant's cluster's `spec.clusters[].probe.address`. The flag comes first so that
+ * one run (a laptop outside the cluster) can override what the file says for the in-cluster watch.
+ * Pure: parsing and matching only; the syntax itself is model/probe-addresses.ts.
  */
 
-export interface DialAddress {
-  /** an IP address or a DNS name */
-  readonly host: string;
-  readonly port: number;
-}
+export type { DialAddress } from "../model/types.ts";
+export { DEFAULT_TLS_PORT, normaliseHost } from "../model/probe-addresses.ts";
 
-export interface ProbeAddressRule {
-  /** `acme.example.com` (that host) or `*.example.com` (every host under example.com, at any depth) */
-  readonly pattern: string;
-  readonly address: DialAddress;
+export interface ProbeAddressRule extends ProbeHostRule {
+  /**
+   * Where the rule was written, which decides its precedence: absent, `--probe-address`; `config`,
+   * `spec.probe.addresses`; `cluster`, a `spec.clusters[].probe.address` (pattern `*`: every host).
+   */
+  readonly from?: "config" | "cluster";
+  /** only hosts of this cluster's tenants: the rule of a cluster's probe.address */
+  readonly cluster?: string;
 }
 
 /** One connection to make: the name sent as SNI and the address dialled. */
 export interface DialTarget {
   readonly servername: string;
   readonly address: DialAddress;
-  /** the rule that chose the address; undefined: the host's own DNS */
+  /** the pattern of the rule that chose the address (`*`: the cluster's probe.address); undefined: the host's own DNS */
   readonly rule: string | undefined;
 }
 
-export const DEFAULT_TLS_PORT = 443;
+/** Every host, for a cluster's probe.address rule. */
+export const EVERY_HOST = "*";
 
 const FLAG = "--probe-address";
 
-/** `[::1]:8443`, `10.0.0.7:443`, `ingress.svc:443`, `10.0.0.7` (port 443). */
-function parseAddress(text: string, whole: string): DialAddress {
-  const bad = (why: string): never => {
-    throw new UsageError(`${FLAG} ${JSON.stringify(whole)}: ${why} (e.g. ${FLAG} '*.example.com=10.0.0.7:443')`);
-  };
-  let host: string;
-  let portText: string | undefined;
-  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
-  if (bracketed !== null) {
-    host = bracketed[1] ?? "";
-    portText = bracketed[2];
-    if (isIP(host) !== 6) bad(`${JSON.stringify(host)} in brackets is not an IPv6 address`);
-  } else {
-    const colon = text.lastIndexOf(":");
-    if (colon !== text.indexOf(":")) bad("an IPv6 address must be written in brackets, [::1]:443");
-    host = colon === -1 ? text : text.slice(0, colon);
-    portText = colon === -1 ? undefined : text.slice(colon + 1);
-    if (isIP(host) === 0 && !isValidHostname(host)) bad(`${JSON.stringify(host)} is neither an IP address nor a host name`);
-  }
-  let port = DEFAULT_TLS_PORT;
-  if (portText !== undefined) {
-    port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
-    if (!(port >= 1 && port <= 65535)) bad(`port ${JSON.stringify(portText)} is not a number from 1 to 65535`);
-  }
-  return { host: host.toLowerCase(), port };
-}
-
 /** `HOST=ADDR[:PORT]`; HOST is a host name or `*.` and a domain. Throws UsageError saying what is wrong. */
 export function parseProbeAddress(text: string): ProbeAddressRule {
-  const eq = text.indexOf("=");
-  if (eq === -1) throw new UsageError(`${FLAG} ${JSON.stringify(text)}: expected HOST=ADDRESS:PORT (e.g. ${FLAG} 'acme.example.com=10.0.0.7:443')`);
-  const pattern = normaliseHost(text.slice(0, eq));
-  const name = pattern.startsWith("*.") ? pattern.slice(2) : pattern;
-  if (!isValidHostname(name)) {
-    throw new UsageError(`${FLAG} ${JSON.stringify(text)}: ${JSON.stringify(text.slice(0, eq))} is not a host name or *.domain`);
-  }
-  return { pattern, address: parseAddress(text.slice(eq + 1), text) };
+  const r = parseProbeHostRule(text);
+  if (r.ok) return r.value;
+  throw new UsageError(`${FLAG} ${JSON.stringify(text)}: ${r.problem} (e.g. ${FLAG} '*.example.com=10.0.0.7:443')`);
 }
 
 /** Every `--probe-address`; the same HOST twice is refused (which one was meant?). */
@@ -83,24 +57,36 @@ export function parseProbeAddresses(texts: readonly string[]): ProbeAddressRule[
   return rules;
 }
 
-/** Lower case, trailing dot dropped (SNI carries no trailing dot). */
-export function normaliseHost(host: string): string {
-  return host.trim().toLowerCase().replace(/\.$/, "");
+/** wildseal.yaml's rules, to follow the flag's: `spec.probe.addresses`, then one per cluster with a probe.address. */
+export function configProbeRules(config: WildsealConfig): ProbeAddressRule[] {
+  return [
+    ...(config.probe?.addresses ?? []).map((r): ProbeAddressRule => ({ ...r, from: "config" })),
+    ...config.clusters.flatMap((c): ProbeAddressRule[] => (c.probe === undefined ? [] : [{ pattern: EVERY_HOST, address: c.probe.address, from: "cluster", cluster: c.name }])),
+  ];
 }
 
 export function isWildcardHost(host: string): boolean {
   return host.startsWith("*.");
 }
 
-/** The connection for `host`: an exact rule, else the longest `*.domain` it is under, else its own DNS on 443. */
-export function dialTarget(host: string, rules: readonly ProbeAddressRule[]): DialTarget {
+const PRECEDENCE: readonly (ProbeAddressRule["from"] | undefined)[] = [undefined, "config", "cluster"];
+
+/**
+ * The connection for `host` of a tenant of `cluster`: the first kind of rule (flag, config, cluster)
+ * with one that matches, and within it an exact rule, else the longest `*.domain` the host is under,
+ * else `*`; with no rule, its own DNS on 443. Without `cluster`, cluster rules match nothing.
+ */
+export function dialTarget(host: string, rules: readonly ProbeAddressRule[], cluster?: string): DialTarget {
   const servername = normaliseHost(host);
-  const exact = rules.find((r) => r.pattern === servername);
-  const under = rules
-    .filter((r) => isWildcardHost(r.pattern) && servername.endsWith(r.pattern.slice(1)))
-    .sort((a, b) => b.pattern.length - a.pattern.length)[0];
-  const rule = exact ?? under;
-  if (rule !== undefined) return { servername, address: rule.address, rule: rule.pattern };
+  for (const from of PRECEDENCE) {
+    const candidates = rules.filter((r) => r.from === from && (r.cluster === undefined || r.cluster === cluster));
+    const exact = candidates.find((r) => r.pattern === servername);
+    const under = candidates
+      .filter((r) => isWildcardHost(r.pattern) && servername.endsWith(r.pattern.slice(1)))
+      .sort((a, b) => b.pattern.length - a.pattern.length)[0];
+    const rule = exact ?? under ?? candidates.find((r) => r.pattern === EVERY_HOST);
+    if (rule !== undefined) return { servername, address: rule.address, rule: rule.pattern };
+  }
   return { servername, address: { host: servername, port: DEFAULT_TLS_PORT }, rule: undefined };
 }
 

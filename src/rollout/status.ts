@@ -10,7 +10,8 @@ import { rfc3339 } from "../rfc3339.ts";
 import { classifyTenant, probeableHosts, type CommittedCertificate, type CommittedTenant, type StatusRow } from "./classify.ts";
 import { readCertificateHistory, sinceAndEarlier, type CertificateHistory } from "./history.ts";
 import { probeAll, targetKey, type probe } from "./probe.ts";
-import { dialTarget, formatAddress, type ProbeAddressRule } from "./probe-address.ts";
+import { configProbeRules, dialTarget, formatAddress, type ProbeAddressRule } from "./probe-address.ts";
+import { formatTable } from "../text-table.ts";
 
 /**
  * `wildseal status`: the repository's committed certificate per tenant (working tree), its recent
@@ -18,6 +19,7 @@ import { dialTarget, formatAddress, type ProbeAddressRule } from "./probe-addres
  */
 
 export interface StatusOptions {
+  /** the `--probe-address` rules; wildseal.yaml's (spec.probe, clusters[].probe) are added here, below them */
   readonly probeAddresses: readonly ProbeAddressRule[];
   readonly timeoutMs: number;
   /** for git (PATH, HOME) */
@@ -57,8 +59,10 @@ export async function rolloutStatus(repoDir: string, opts: StatusOptions): Promi
     return { name: t.name, cluster: t.cluster, hosts: t.hosts, committed: c.certificate, since: past.since, earlier };
   });
 
+  // where each host is dialled depends on its tenant's cluster too (clusters[].probe.address)
+  const rules = [...opts.probeAddresses, ...configProbeRules(model.config)];
   // only tenants with something to compare with are dialled
-  const targets = tenants.filter((t) => t.committed !== null).flatMap((t) => probeableHosts(t.hosts).map((h) => dialTarget(h, opts.probeAddresses)));
+  const targets = tenants.filter((t) => t.committed !== null).flatMap((t) => probeableHosts(t.hosts).map((h) => dialTarget(h, rules, t.cluster)));
   const results = await probeAll(targets, {
     timeoutMs: opts.timeoutMs,
     ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
@@ -69,7 +73,7 @@ export async function rolloutStatus(repoDir: string, opts: StatusOptions): Promi
     classifyTenant(
       t,
       (host) => {
-        const target = dialTarget(host, opts.probeAddresses);
+        const target = dialTarget(host, rules, t.cluster);
         const result = results.get(targetKey(target));
         return result === undefined ? undefined : { address: formatAddress(target.address), result };
       },
@@ -144,7 +148,6 @@ export function formatLag(seconds: number): string {
 
 /** Fingerprints are shown by their first 12 hex digits, as in `git log --abbrev`. */
 const SHA_PREFIX = 12;
-const pad = (s: string, n: number): string => s + " ".repeat(Math.max(0, n - s.length));
 
 /** The table `wildseal status` prints; `-` where nothing is known. */
 export function formatStatusTable(rows: readonly StatusRow[]): string {
@@ -160,11 +163,5 @@ export function formatStatusTable(rows: readonly StatusRow[]): string {
     r.lagSeconds === null ? "-" : formatLag(r.lagSeconds),
     r.detail,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? "").length)));
-  const line = (c: readonly string[]): string =>
-    c
-      .map((x, i) => (i === c.length - 1 ? x : pad(x, (widths[i] ?? 0) + 2)))
-      .join("")
-      .trimEnd();
-  return [header, ...cells].map(line).join("\n") + "\n";
+  return formatTable(header, cells);
 }
