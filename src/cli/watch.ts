@@ -81,7 +81,7 @@ export function register(program: Command): void {
     .option("--verify-rollout", "probe every tenant host over TLS after each push (and periodically) until it serves the committed certificate; rollout metrics")
     .option(
       "--probe-address <host=addr:port>",
-      "with --verify-rollout: dial HOST at ADDR:PORT instead of its DNS name on 443, still sending HOST as SNI (repeat for more; HOST may be *.example.com)",
+      "with --verify-rollout: dial HOST at ADDR:PORT instead of its DNS name on 443, still sending HOST as SNI (repeat for more; HOST may be *.example.com); wins over wildseal.yaml's spec.probe.addresses and clusters[].probe.address",
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .option("--probe-timeout <duration>", "with --verify-rollout: give each host's lookup, connect and handshake this long", "5s")
