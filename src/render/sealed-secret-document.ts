@@ -177,6 +177,8 @@ const NOT_PRINTABLE = /[^\n\x20-\x7e]/;
 const ENTRY = /^( *)([A-Za-z0-9][A-Za-z0-9._/-]*):(?: (.*))?$/;
 /** Plain scalars a YAML schema may read as null, a bool, or a special float (compared lower case). */
 const RESERVED = new Set(["null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf", "infinity"]);
+/** the longest of RESERVED: a longer scalar (every ciphertext) is not lower-cased to be looked up */
+const RESERVED_MAX_LENGTH = Math.max(...[...RESERVED].map((w) => w.length));
 
 /**
  * The string a plain scalar means, or undefined when it might mean something else to some YAML
@@ -185,7 +187,7 @@ const RESERVED = new Set(["null", "true", "false", "yes", "no", "on", "off", "y"
  */
 function plainString(s: string): string | undefined {
   if (!PLAIN.test(s)) return undefined;
-  if (RESERVED.has(s.toLowerCase())) return undefined;
+  if (s.length <= RESERVED_MAX_LENGTH && RESERVED.has(s.toLowerCase())) return undefined;
   const first = s.charCodeAt(0);
   if (first >= 0x30 && first <= 0x39) {
     // a letter other than b, e, o, x rules out decimal, float, octal and binary; hex is matched whole
