@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { configYaml, makeLeaf, makeRepo, tempDir, tenantYaml, writeFiles } from "../render/render-fixture.ts";
+import { makeLeaf, makeRepo, tempDir, tenantYaml, writeFiles } from "../render/render-fixture.ts";
+import { certificatesConfig } from "../helpers/several-certificates.ts";
 import { writeSourceSecret } from "../helpers/source-secret.ts";
 import { runCli } from "./run-cli.ts";
 
-const TWO_CERTS = configYaml(["prod"]).replace(
-  "  source: {namespace: cert-manager, name: wildcard-example-com}\n",
-  "  certificates:\n    - name: com\n      source: {namespace: cert-manager, name: wildcard-example-com}\n    - name: org\n      source: {namespace: cert-manager, name: wildcard-example-org}\n",
-);
+const TWO_CERTS = certificatesConfig({ clusters: ["prod"], defaults: "{secretName: wildcard-tls, scope: strict}", output: "rendered" });
 
 async function sourceFile(dnsNames: readonly string[], name: string): Promise<string> {
   const { generated } = await makeLeaf({ dnsNames });

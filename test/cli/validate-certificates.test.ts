@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { certificatesBlock } from "../helpers/several-certificates.ts";
 import { runCli } from "./run-cli.ts";
 import { exampleRepo, sourceSecretFile } from "./tenant-fixtures.ts";
 
@@ -10,7 +11,7 @@ function twoCertificateRepo(): string {
   const repo = exampleRepo();
   const config = readFileSync(join(repo, "wildseal.yaml"), "utf8").replace(
     /  source:.*\n.*\n.*\n/,
-    "  certificates:\n    - name: com\n      source: {namespace: cert-manager, name: wildcard-example-com}\n    - name: org\n      source: {namespace: cert-manager, name: wildcard-example-org}\n",
+    certificatesBlock(),
   );
   writeFileSync(join(repo, "wildseal.yaml"), config);
   const tenant = (name: string, extra: string, hosts: string) =>

@@ -1,23 +1,9 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { after, describe, test } from "node:test";
-import { loadAll } from "js-yaml";
+import { describe, test } from "node:test";
+import { chartObjects, SKIP_WITHOUT_HELM } from "./helm.ts";
 
 // issue 15: the chart with several certificates. Rendered with the helm test/e2e/setup builds into
 // ~/.cache/wildseal-e2e (skipped without it); the cluster-side chart test is test/e2e/chart.test.ts.
-
-const CHART = resolve(import.meta.dirname, "..", "..", "deploy", "helm", "wildseal");
-const CACHE = join(homedir(), ".cache", "wildseal-e2e");
-const HELM = existsSync(CACHE)
-  ? readdirSync(CACHE)
-      .map((d) => join(CACHE, d, "bin", "helm"))
-      .find((p) => existsSync(p))
-  : undefined;
-const home = mkdtempSync(join(tmpdir(), "wildseal-helm-"));
-after(() => rmSync(home, { recursive: true, force: true }));
 
 interface K8sObject {
   readonly kind: string;
@@ -27,13 +13,7 @@ interface K8sObject {
 }
 
 function template(set: readonly string[]): K8sObject[] {
-  const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: home, HELM_CACHE_HOME: join(home, "c"), HELM_CONFIG_HOME: join(home, "f"), HELM_DATA_HOME: join(home, "d") };
-  const out = execFileSync(HELM ?? "helm", ["template", "wildseal", CHART, "--namespace", "wildseal", "-f", join(CHART, "ci", "default-values.yaml"), ...set.flatMap((s) => ["--set", s])], {
-    env,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return (loadAll(out) as (K8sObject | null)[]).filter((o): o is K8sObject => o !== null && typeof o === "object");
+  return chartObjects<K8sObject>(set.flatMap((s) => ["--set", s]));
 }
 
 const TWO = [
@@ -47,7 +27,7 @@ const TWO = [
   "certificates[1].source.name=wildcard-example-org",
 ];
 
-describe("Helm chart with several certificates", { skip: HELM === undefined ? "no helm in ~/.cache/wildseal-e2e (run test/e2e/setup)" : false }, () => {
+describe("Helm chart with several certificates", { skip: SKIP_WITHOUT_HELM }, () => {
   test("the source Role lists every source Secret in resourceNames, and watch gets one --source-secret NAME=NS/NAME each", () => {
     const objs = template([...TWO, "leaderElection.enabled=true"]);
     const roles = objs.filter((o) => o.kind === "Role" && o.metadata.name === "wildseal-source");

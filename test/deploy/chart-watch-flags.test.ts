@@ -1,30 +1,19 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { after, describe, test } from "node:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, test } from "node:test";
 import type { Command } from "commander";
-import { dump, load, loadAll } from "js-yaml";
+import { load } from "js-yaml";
 import { escalationFromFlags } from "../../src/cli/escalation-flags.ts";
 import { buildProgram } from "../../src/cli/main.ts";
 import { parseDuration, type WatchFlags } from "../../src/cli/watch.ts";
 import { parseProbeAddresses } from "../../src/rollout/probe-address.ts";
+import { CHART, chartObjects, DEFAULT_VALUES, helm, SKIP_WITHOUT_HELM, valuesFile } from "./helm.ts";
 
 // The chart's values for `watch --verify-rollout` and the escalation flags. Rendered with the helm
 // test/e2e/setup builds into ~/.cache/wildseal-e2e (skipped without it); the rendered args are then parsed
 // by the CLI's own commander program (its watch action swapped for a capture, so nothing starts) and
 // checked by the same functions watch-action.ts runs on them before it starts anything.
-
-const CHART = resolve(import.meta.dirname, "..", "..", "deploy", "helm", "wildseal");
-const CACHE = join(homedir(), ".cache", "wildseal-e2e");
-const HELM = existsSync(CACHE)
-  ? readdirSync(CACHE)
-      .map((d) => join(CACHE, d, "bin", "helm"))
-      .find((p) => existsSync(p))
-  : undefined;
-const home = mkdtempSync(join(tmpdir(), "wildseal-helm-"));
-after(() => rmSync(home, { recursive: true, force: true }));
 
 interface K8sObject {
   readonly kind: string;
@@ -36,27 +25,8 @@ interface EgressRule {
   readonly to?: readonly Record<string, unknown>[];
 }
 
-function helm(args: readonly string[]): string {
-  const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: home, HELM_CACHE_HOME: join(home, "c"), HELM_CONFIG_HOME: join(home, "f"), HELM_DATA_HOME: join(home, "d") };
-  try {
-    return execFileSync(HELM ?? "helm", args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  } catch (e) {
-    // helm's own message is on stderr: make it the error's, so assertions (and failures) show it
-    throw new Error(`helm ${args[0]} failed: ${String((e as { stderr?: unknown }).stderr ?? e)}`);
-  }
-}
-
-let valuesFiles = 0;
-/** `values` as a -f file over ci/default-values.yaml (lists and `*`/`@`/`=` need no --set escaping) */
-function valuesFile(values: Record<string, unknown>): string {
-  const path = join(home, `values-${valuesFiles++}.yaml`);
-  writeFileSync(path, dump(values));
-  return path;
-}
-
 function template(values: Record<string, unknown> = {}): K8sObject[] {
-  const out = helm(["template", "wildseal", CHART, "--namespace", "wildseal", "-f", join(CHART, "ci", "default-values.yaml"), "-f", valuesFile(values)]);
-  return (loadAll(out) as (K8sObject | null)[]).filter((o): o is K8sObject => o !== null && typeof o === "object");
+  return chartObjects<K8sObject>(["-f", valuesFile(values)]);
 }
 
 function argsOf(objs: readonly K8sObject[]): string[] {
@@ -132,7 +102,7 @@ const ALL = {
   networkPolicy: { enabled: true, egress: { probeTo: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } }], probePorts: [443] } },
 };
 
-describe("Helm chart: watch's rollout verification and escalation flags", { skip: HELM === undefined ? "no helm in ~/.cache/wildseal-e2e (run test/e2e/setup)" : false }, () => {
+describe("Helm chart: watch's rollout verification and escalation flags", { skip: SKIP_WITHOUT_HELM }, () => {
   test("by default no rollout or escalation flag is passed, and the args are what they were before these values", async () => {
     const args = argsOf(template());
     assert.deepEqual(args, [
@@ -255,7 +225,7 @@ describe("Helm chart: watch's rollout verification and escalation flags", { skip
   });
 
   test("helm lint --strict passes with every one of these values set", () => {
-    const out = helm(["lint", "--strict", CHART, "--namespace", "wildseal", "-f", join(CHART, "ci", "default-values.yaml"), "-f", valuesFile(ALL)]);
+    const out = helm(["lint", "--strict", CHART, "--namespace", "wildseal", "-f", DEFAULT_VALUES, "-f", valuesFile(ALL)]);
     assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 });

@@ -3,12 +3,10 @@ import assert from "node:assert/strict";
 import { certificatesInChange, MAX_BODY_CHARS, pullRequestMarker, renderPullRequestBody, type CertificateInChange, type PullRequestTenantRow } from "../../src/github/pr-body.ts";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import { sync, type SyncOptions } from "../../src/pipeline/sync.ts";
-import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf } from "../../src/tls/generate.ts";
-import { validateTlsSecret } from "../../src/tls/tls-material.ts";
 import type { CertFacts } from "../../src/tls/types.ts";
 import type { FakeGitHub } from "../helpers/fake-github.ts";
-import { makeBareRemote, remoteBranches } from "../helpers/git-fixtures.ts";
-import { tenantYaml } from "../helpers/tenant-yaml.ts";
+import { remoteBranches } from "../helpers/git-fixtures.ts";
+import { makeCertificatesRemote } from "../helpers/several-certificates.ts";
 import { sourceOf } from "../pipeline/sync-world.ts";
 import { client, tokenAuth, withFake } from "./support.ts";
 
@@ -113,21 +111,6 @@ test("certificatesInChange lists only the certificates the change delivers: a ke
   assert.deepEqual(listed, [{ name: "org", renewed: false, after: org }]);
 });
 
-const CONFIG = `apiVersion: wildseal.dev/v1alpha1
-kind: Config
-metadata: {name: test}
-spec:
-  certificates:
-    - name: com
-      source: {namespace: cert-manager, name: wildcard-example-com}
-    - name: org
-      source: {namespace: cert-manager, name: wildcard-example-org}
-  clusters:
-    - name: prod-east
-      sealingCert: clusters/prod-east/sealed-secrets.pem
-`;
-const DAY = 86_400_000;
-
 /** Git pushes go to the real bare remote; the stand-in learns of the wildseal/* branches as GitHub would. */
 function mirrorBranches(fake: FakeGitHub, remote: string): void {
   fake.beforeNext("pulls/create", (f) => {
@@ -136,25 +119,12 @@ function mirrorBranches(fake: FakeGitHub, remote: string): void {
 }
 
 test("sync in pull-request mode with two certificates: the body names each tenant's certificate and shows the renewed one old → new", async () => {
-  const ca = await generateCa();
-  const sealing = await generateSealingKeyPair({ bits: 2048 });
-  const remote = makeBareRemote({
-    files: {
-      "wildseal.yaml": CONFIG,
-      "clusters/prod-east/sealed-secrets.pem": sealing.certPem,
-      "tenants/acme.yaml": tenantYaml({ name: "acme", hosts: ["acme.example.com"] }),
-      "tenants/orga.yaml": tenantYaml({ name: "orga", hosts: ["orga.example.org"] }),
-    },
-  });
+  const world = await makeCertificatesRemote([{ name: "acme", hosts: ["acme.example.com"] }, { name: "orga", hosts: ["orga.example.org"] }]);
+  const { remote } = world;
   try {
-    const issue = async (dnsNames: string[], daysAgo: number) => {
-      const notBefore = new Date(Date.now() - daysAgo * DAY);
-      const leaf = await generateLeaf(ca, { dnsNames, notBefore, notAfter: new Date(notBefore.getTime() + 90 * DAY) });
-      return validateTlsSecret(tlsSecretOf(leaf), { source: "test certificate" });
-    };
-    const com = await issue(["*.example.com"], 30);
-    const oldOrg = await issue(["*.example.org"], 30);
-    const newOrg = await issue(["*.example.org"], 0);
+    const com = await world.issue(["*.example.com"], 30);
+    const oldOrg = await world.issue(["*.example.org"], 30);
+    const newOrg = await world.issue(["*.example.org"], 0);
     await withFake({ owner: "acme", repo: "gitops" }, async (fake) => {
       const opts = (o: typeof oldOrg, delivery: SyncOptions["delivery"]): SyncOptions => ({
         repo: remote.path,
@@ -187,6 +157,6 @@ test("sync in pull-request mode with two certificates: the body names each tenan
       assert.ok(!body.includes(com.leaf.sha256.slice(0, 16)), "the certificate this change does not deliver is not shown");
     });
   } finally {
-    remote.cleanup();
+    world.cleanup();
   }
 });

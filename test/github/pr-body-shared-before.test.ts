@@ -4,46 +4,16 @@ import { formatDiagnostic } from "../../src/errors.ts";
 import { certificatesInChange } from "../../src/github/pr-body.ts";
 import { readExistingTree } from "../../src/render/rendered-files.ts";
 import { renderRepository } from "../../src/render/render-repository.ts";
-import { DAY, makeLeaf, makeRepo, writeFiles } from "../render/render-fixture.ts";
-
-const SEVERAL_SHARED = `apiVersion: wildseal.dev/v1alpha1
-kind: Config
-metadata: {name: test}
-spec:
-  certificates:
-    - name: com
-      source: {namespace: cert-manager, name: wildcard-example-com}
-    - name: org
-      source: {namespace: cert-manager, name: wildcard-example-org}
-  layout: shared
-  clusters:
-    - name: east
-      sealingCert: clusters/east/sealed-secrets.pem
-  output: rendered
-`;
+import { certificateSources, certificatesConfig, comAndOrgTenants } from "../helpers/several-certificates.ts";
+import { DAY, makeLeaf, makeRepo } from "../render/render-fixture.ts";
 
 test("the PR's certificate rows take 'before' from the shared base a renewed tenant reuses (its own folder holds no SealedSecret)", async () => {
-  const dir = await makeRepo({
-    clusters: ["east"],
-    tenants: [
-      { name: "acme", cluster: "east", hosts: ["acme.example.com"] },
-      { name: "beta", cluster: "east", hosts: ["beta.example.org"] },
-    ],
-  });
-  writeFiles(dir, { "wildseal.yaml": SEVERAL_SHARED });
+  const dir = await makeRepo({ clusters: ["east"], tenants: comAndOrgTenants("east"), config: certificatesConfig({ layout: "shared", clusters: ["east"], output: "rendered" }) });
   const now = Date.now();
   const com1 = await makeLeaf({ dnsNames: ["*.example.com"], notBefore: new Date(now - 30 * DAY), notAfter: new Date(now + 60 * DAY) });
   const com2 = await makeLeaf({ dnsNames: ["*.example.com"], notBefore: new Date(now - DAY), notAfter: new Date(now + 89 * DAY) });
   const org = await makeLeaf({ dnsNames: ["*.example.org"], notBefore: new Date(now - DAY), notAfter: new Date(now + 80 * DAY) });
-  const render = (com: typeof com1) =>
-    renderRepository({
-      repoDir: dir,
-      tls: com.tls,
-      certificates: new Map([
-        ["com", { tls: com.tls, label: "com.yaml" }],
-        ["org", { tls: org.tls, label: "org.yaml" }],
-      ]),
-    });
+  const render = (com: typeof com1) => renderRepository({ repoDir: dir, tls: com.tls, certificates: certificateSources({ com, org }) });
   assert.deepEqual((await render(com1)).diagnostics.map(formatDiagnostic), []);
   const before = await readExistingTree(dir, "rendered");
   const renewed = await render(com2);

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { loadRepositoryModel } from "../../src/model/load-repository.ts";
 import { chooseCertificates } from "../../src/model/certificates.ts";
+import { certificatesBlock } from "../helpers/several-certificates.ts";
 import { formatted, makeRepo, tenantWithSpec } from "./repo-fixture.ts";
 
 const HEAD = `apiVersion: wildseal.dev/v1alpha1
@@ -13,12 +14,7 @@ const CLUSTERS = `  clusters:
     - name: prod-east
       sealingCert: clusters/prod-east/sealed-secrets.pem
 `;
-const TWO_CERTS = `${HEAD}  certificates:
-    - name: com
-      source: {namespace: cert-manager, name: wildcard-example-com}
-    - name: org
-      source: {namespace: cert-manager, name: wildcard-example-org}
-${CLUSTERS}`;
+const TWO_CERTS = `${HEAD}${certificatesBlock()}${CLUSTERS}`;
 
 const SANS = [
   { name: "com", dnsNames: ["*.example.com", "example.com"] },

@@ -6,48 +6,19 @@ import { formatDiagnostic } from "../../src/errors.ts";
 import { committedCertificate, earliestCommittedNotAfter } from "../../src/pipeline/committed-certificate.ts";
 import { readExistingTree } from "../../src/render/rendered-files.ts";
 import { renderRepository } from "../../src/render/render-repository.ts";
-import { DAY, makeLeaf, makeRepo, writeFiles } from "../render/render-fixture.ts";
+import { certificateSources, certificatesConfig, comAndOrgTenants } from "../helpers/several-certificates.ts";
+import { DAY, makeLeaf, makeRepo } from "../render/render-fixture.ts";
 
 /** The pull request's "certificate before": what the committed tree's SealedSecrets record. */
 
-const SEVERAL_SHARED = `apiVersion: wildseal.dev/v1alpha1
-kind: Config
-metadata: {name: test}
-spec:
-  certificates:
-    - name: com
-      source: {namespace: cert-manager, name: wildcard-example-com}
-    - name: org
-      source: {namespace: cert-manager, name: wildcard-example-org}
-  layout: shared
-  clusters:
-    - name: east
-      sealingCert: clusters/east/sealed-secrets.pem
-  output: rendered
-`;
-
 describe("committedCertificate and earliestCommittedNotAfter", () => {
   test("with several certificates in the shared layout, reads the _shared/<certificate>/ bases (tenant folders hold no SealedSecret) and takes the newest", async () => {
-    const dir = await makeRepo({
-      clusters: ["east"],
-      tenants: [
-        { name: "acme", cluster: "east", hosts: ["acme.example.com"] },
-        { name: "beta", cluster: "east", hosts: ["beta.example.org"] },
-      ],
-    });
-    writeFiles(dir, { "wildseal.yaml": SEVERAL_SHARED });
+    const dir = await makeRepo({ clusters: ["east"], tenants: comAndOrgTenants("east"), config: certificatesConfig({ layout: "shared", clusters: ["east"], output: "rendered" }) });
     const now = Date.now();
     // org expires later than com, so "the newest" is only found in the second base
     const com = await makeLeaf({ dnsNames: ["*.example.com"], notBefore: new Date(now - DAY), notAfter: new Date(now + 60 * DAY) });
     const org = await makeLeaf({ dnsNames: ["*.example.org"], notBefore: new Date(now - DAY), notAfter: new Date(now + 80 * DAY) });
-    const r = await renderRepository({
-      repoDir: dir,
-      tls: com.tls,
-      certificates: new Map([
-        ["com", { tls: com.tls, label: "com.yaml" }],
-        ["org", { tls: org.tls, label: "org.yaml" }],
-      ]),
-    });
+    const r = await renderRepository({ repoDir: dir, tls: com.tls, certificates: certificateSources({ com, org }) });
     assert.deepEqual(r.diagnostics.map(formatDiagnostic), []);
     for (const base of ["com", "org"]) assert.ok(existsSync(join(dir, "rendered/east/_shared", base, "sealed-secret.yaml")), `the ${base} base is rendered`);
     assert.ok(!existsSync(join(dir, "rendered/east/acme/sealed-secret.yaml")), "a shared tenant's folder holds no SealedSecret");

@@ -4,48 +4,16 @@ import { auditLog, formatAuditTable } from "../../src/git/audit.ts";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import { parseTrailers } from "../../src/git/trailers.ts";
 import { sync } from "../../src/pipeline/sync.ts";
-import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf } from "../../src/tls/generate.ts";
-import { validateTlsSecret } from "../../src/tls/tls-material.ts";
-import { makeBareRemote, remoteLog } from "../helpers/git-fixtures.ts";
-import { tenantYaml } from "../helpers/tenant-yaml.ts";
+import { remoteLog } from "../helpers/git-fixtures.ts";
+import { makeCertificatesRemote } from "../helpers/several-certificates.ts";
 import { sourceOf } from "./sync-world.ts";
 
-const CONFIG = `apiVersion: wildseal.dev/v1alpha1
-kind: Config
-metadata: {name: test}
-spec:
-  certificates:
-    - name: com
-      source: {namespace: cert-manager, name: wildcard-example-com}
-    - name: org
-      source: {namespace: cert-manager, name: wildcard-example-org}
-  clusters:
-    - name: prod-east
-      sealingCert: clusters/prod-east/sealed-secrets.pem
-`;
-
-const DAY = 86_400_000;
-
 test("two certificates: each tenant gets its own, a renewal of one commits only its tenants and names it in Wildseal-Certificate, audit shows it", async () => {
-  const ca = await generateCa();
-  const sealing = await generateSealingKeyPair({ bits: 2048 });
-  const remote = makeBareRemote({
-    files: {
-      "wildseal.yaml": CONFIG,
-      "clusters/prod-east/sealed-secrets.pem": sealing.certPem,
-      "tenants/acme.yaml": tenantYaml({ name: "acme", hosts: ["acme.example.com"] }),
-      "tenants/beta.yaml": tenantYaml({ name: "beta", hosts: ["beta.example.com"] }),
-      "tenants/orga.yaml": tenantYaml({ name: "orga", hosts: ["orga.example.org"] }),
-    },
-  });
+  const world = await makeCertificatesRemote([{ name: "acme", hosts: ["acme.example.com"] }, { name: "beta", hosts: ["beta.example.com"] }, { name: "orga", hosts: ["orga.example.org"] }]);
+  const { remote } = world;
   try {
-    const issue = async (dnsNames: string[], daysAgo: number) => {
-      const notBefore = new Date(Date.now() - daysAgo * DAY);
-      const leaf = await generateLeaf(ca, { dnsNames, notBefore, notAfter: new Date(notBefore.getTime() + 90 * DAY) });
-      return validateTlsSecret(tlsSecretOf(leaf), { source: "test certificate" });
-    };
-    const com = await issue(["*.example.com"], 30);
-    const org = await issue(["*.example.org"], 30);
+    const com = await world.issue(["*.example.com"], 30);
+    const org = await world.issue(["*.example.org"], 30);
     const base = { repo: remote.path, branch: "main", delivery: { kind: "push" } as const, credentials: NO_CREDENTIALS, source: sourceOf(com) };
     const both = (c: typeof com, o: typeof org) => new Map([["com", sourceOf(c)], ["org", sourceOf(o)]]);
 
@@ -55,7 +23,7 @@ test("two certificates: each tenant gets its own, a renewal of one commits only 
     assert.deepEqual(first.changes.map((c) => `${c.kind} ${c.tenant} ${c.certificate}`), ["add acme com", "add beta com", "add orga org"]);
     assert.equal(parseTrailers(remoteLog(remote.path, "main")[0]?.message ?? "").certificates, undefined, "an onboarding renews no certificate");
 
-    const renewedOrg = await issue(["*.example.org"], 0);
+    const renewedOrg = await world.issue(["*.example.org"], 0);
     const second = await sync({ ...base, certificates: both(com, renewedOrg) });
     assert.equal(second.kind, "pushed");
     assert.deepEqual(second.changes.map((c) => `${c.kind} ${c.tenant}`), ["keep acme", "keep beta", "renew orga"]);
@@ -73,6 +41,6 @@ test("two certificates: each tenant gets its own, a renewal of one commits only 
     assert.match(table[0] ?? "", /^DATE +COMMIT +AUTHOR +ACTION +CERTIFICATE +CERT-SHA256/);
     assert.match(table[1] ?? "", /renew +org +[0-9a-f]{16} .* orga$/);
   } finally {
-    remote.cleanup();
+    world.cleanup();
   }
 });

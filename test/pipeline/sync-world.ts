@@ -2,11 +2,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KeyObject } from "node:crypto";
-import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf, type GeneratedCertificate } from "../../src/tls/generate.ts";
-import { validateTlsSecret } from "../../src/tls/tls-material.ts";
+import { generateCa, generateSealingKeyPair, type GeneratedCertificate } from "../../src/tls/generate.ts";
 import type { TlsMaterial } from "../../src/tls/types.ts";
 import { parseSealedSecrets, unsealSealedSecret } from "../../src/seal/sealed-secret.ts";
 import { git, makeBareRemote, type BareRemote } from "../helpers/git-fixtures.ts";
+import { issueLeaf } from "../helpers/several-certificates.ts";
 import { tenantYaml } from "../helpers/tenant-yaml.ts";
 
 /** A GitOps repository on a bare remote, its cluster's sealing key, and a CA that issues wildcard leaves. */
@@ -33,8 +33,6 @@ spec:
 
 export { tenantYaml };
 
-const DAY = 86_400_000;
-
 export async function makeSyncWorld(tenants: readonly string[] = ["acme", "beta"]): Promise<SyncWorld> {
   const ca = await generateCa();
   const sealing = await generateSealingKeyPair({ bits: 2048 });
@@ -48,11 +46,7 @@ export async function makeSyncWorld(tenants: readonly string[] = ["acme", "beta"
     remote,
     ca,
     sealingKey: sealing.privateKey,
-    async issue(daysAgo) {
-      const notBefore = new Date(Date.now() - daysAgo * DAY);
-      const leaf = await generateLeaf(ca, { dnsNames: ["*.example.com"], notBefore, notAfter: new Date(notBefore.getTime() + 90 * DAY) });
-      return validateTlsSecret(tlsSecretOf(leaf), { source: "test certificate" });
-    },
+    issue: (daysAgo) => issueLeaf(ca, ["*.example.com"], daysAgo),
     unsealAll() {
       const checkout = mkdtempSync(join(tmpdir(), "wildseal-checkout-"));
       try {

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { sign } from "@octokit/webhooks-methods";
 import { parseTrailers } from "../../src/git/trailers.ts";
-import type { KubernetesSecretTiming } from "../../src/sources/kubernetes-secret.ts";
 import type { WatchSource } from "../../src/pipeline/certificate-feed.ts";
 import { startWatch, type Watcher } from "../../src/pipeline/watch.ts";
 import { FakeApiServer } from "../helpers/fake-apiserver.ts";
@@ -13,21 +12,13 @@ import {
   captureLog,
   watchOptions,
   commitCount,
+  FAST_KUBE,
   filesOf,
   KubeletVolume,
   reconciles,
   sleep,
   waitUntil,
 } from "./watch-world.ts";
-
-const FAST_KUBE: Partial<KubernetesSecretTiming> = {
-  watchTimeoutSeconds: 60,
-  stallTimeoutMs: 2_000,
-  watchdogIntervalMs: 100,
-  resyncIntervalMs: 0,
-  requestTimeoutMs: 2_000,
-  backoff: { initialMs: 20, maxMs: 200 },
-};
 
 /** Reports an event → commit latency (measured, never asserted). */
 function report(what: string, ms: number): void {

@@ -13,6 +13,7 @@ import { remoteLog } from "../helpers/git-fixtures.ts";
 import { NO_CREDENTIALS } from "../../src/git/credentials.ts";
 import type { WatchSource } from "../../src/pipeline/certificate-feed.ts";
 import type { WatchOptions } from "../../src/pipeline/watch.ts";
+import type { KubernetesSecretTiming } from "../../src/sources/kubernetes-secret.ts";
 import type { CapturedLog } from "../helpers/capture-log.ts";
 import type { SyncWorld } from "./sync-world.ts";
 export { until as waitUntil } from "../helpers/wait.ts";
@@ -95,8 +96,18 @@ data:
 
 export { captureLog, type CapturedLog } from "../helpers/capture-log.ts";
 
+/** Kubernetes Secret feed timings for the fake apiserver: a stall or a dropped watch is noticed and retried within tests' patience. */
+export const FAST_KUBE: Partial<KubernetesSecretTiming> = {
+  watchTimeoutSeconds: 60,
+  stallTimeoutMs: 2_000,
+  watchdogIntervalMs: 100,
+  resyncIntervalMs: 0,
+  requestTimeoutMs: 2_000,
+  backoff: { initialMs: 20, maxMs: 200 },
+};
+
 /** Options for a watcher on `world` pushing to its remote: no Git polling or resync unless `extra` asks. */
-export function watchOptions(world: SyncWorld, source: WatchSource, captured: CapturedLog, extra: Partial<WatchOptions> = {}): WatchOptions {
+export function watchOptions(world: Pick<SyncWorld, "remote">, source: WatchSource, captured: CapturedLog, extra: Partial<WatchOptions> = {}): WatchOptions {
   return {
     repo: world.remote.path,
     branch: "main",

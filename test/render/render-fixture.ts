@@ -81,15 +81,16 @@ ${clusters.map((c) => `    - name: ${c}\n      sealingCert: clusters/${c}/sealed
 `;
 }
 
-/** A repository with wildseal.yaml, a sealing certificate per cluster, the tenants and optional templates. */
+/** A repository with wildseal.yaml (`config`, else configYaml of the clusters), a sealing certificate per cluster, the tenants and optional templates. */
 export async function makeRepo(opts: {
   clusters: readonly string[];
   tenants: readonly TenantSpec[];
   templates?: Readonly<Record<string, string>>;
   dir?: string;
+  config?: string;
 }): Promise<string> {
   const dir = opts.dir ?? tempDir();
-  const files: Record<string, string> = { "wildseal.yaml": configYaml(opts.clusters) };
+  const files: Record<string, string> = { "wildseal.yaml": opts.config ?? configYaml(opts.clusters) };
   for (const c of opts.clusters) files[`clusters/${c}/sealed-secrets.pem`] = (await sealingPair(c)).certPem;
   for (const t of opts.tenants) files[`tenants/${t.name}.yaml`] = tenantYaml(t);
   for (const [name, text] of Object.entries(opts.templates ?? {})) files[`templates/${name}`] = text;

@@ -5,12 +5,10 @@ import { describe, test } from "node:test";
 import { formatDiagnostic } from "../../src/errors.ts";
 import { renderRepository } from "../../src/render/render-repository.ts";
 import type { TlsMaterial } from "../../src/tls/types.ts";
-import { DAY, changedPaths, configYaml, hashTree, makeLeaf, makeRepo, tenantYaml, writeFiles } from "./render-fixture.ts";
+import { certificateSources, certificatesConfig } from "../helpers/several-certificates.ts";
+import { DAY, changedPaths, hashTree, makeLeaf, makeRepo, tenantYaml, writeFiles } from "./render-fixture.ts";
 
-const TWO_CERTS = configYaml(["prod-east"]).replace(
-  "  source: {namespace: cert-manager, name: wildcard-example-com}\n",
-  "  certificates:\n    - name: com\n      source: {namespace: cert-manager, name: wildcard-example-com}\n    - name: org\n      source: {namespace: cert-manager, name: wildcard-example-org}\n",
-);
+const TWO_CERTS = certificatesConfig({ defaults: "{secretName: wildcard-tls, scope: strict}", output: "rendered" });
 
 const TENANTS = [
   { name: "acme", cluster: "prod-east", hosts: ["acme.example.com"] },
@@ -25,12 +23,7 @@ async function repo(): Promise<string> {
   return dir;
 }
 
-function certificates(com: TlsMaterial, org: TlsMaterial) {
-  return new Map([
-    ["com", { tls: com, label: "com.yaml" }],
-    ["org", { tls: org, label: "org.yaml" }],
-  ]);
-}
+const certificates = (com: TlsMaterial, org: TlsMaterial) => certificateSources({ com: { tls: com }, org: { tls: org } });
 
 const annotation = (dir: string, tenant: string, key: string): string | undefined =>
   new RegExp(`${key}: "?([^"\\n]+)`).exec(readFileSync(join(dir, "rendered/prod-east", tenant, "sealed-secret.yaml"), "utf8"))?.[1];

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -11,6 +10,7 @@ import { readExistingTree } from "../../src/render/rendered-files.ts";
 import { listTenants } from "../../src/render/tenant-list.ts";
 import { parseSealedSecrets, unsealSealedSecret } from "../../src/seal/sealed-secret.ts";
 import { rfc3339 } from "../../src/rfc3339.ts";
+import { kustomize, type Built } from "./kustomize.ts";
 import { DAY, changedPaths, hashTree, makeLeaf, makeRepo, sealingPair, tenantYaml, writeFiles } from "./render-fixture.ts";
 
 /**
@@ -57,26 +57,6 @@ async function sharedRepo(tenants = [{ name: "acme", namespace: "acme-web" }, { 
 
 const paths = (dir: string): string[] => [...hashTree(dir).keys()];
 const read = (dir: string, p: string): string => readFileSync(join(dir, p), "utf8");
-
-interface Built {
-  readonly kind: string;
-  readonly name: string;
-  readonly namespace: string | undefined;
-  readonly text: string;
-}
-
-/** `kubectl kustomize <dir>`: the real kustomize (v5), as Flux and Argo CD build the folder. */
-function kustomize(dir: string): Built[] {
-  const r = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8", timeout: 60_000 });
-  assert.equal(r.error, undefined, `kubectl could not run: ${String(r.error)}; install kubectl (it is required by this test)`);
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split(/^---\n/m).map((text) => ({
-    kind: /^kind: (\S+)$/m.exec(text)?.[1] ?? "",
-    name: /^metadata:\n(?: {2}.*\n)*? {2}name: (\S+)$/m.exec(text)?.[1] ?? "",
-    namespace: /^metadata:\n(?: {2}.*\n)*? {2}namespace: (\S+)$/m.exec(text)?.[1],
-    text,
-  }));
-}
 
 /** Unseals a built SealedSecret with the cluster's key and checks it is the source certificate. */
 async function assertUnsealsToSource(built: Built, cluster: string, source: Awaited<ReturnType<typeof makeLeaf>>): Promise<void> {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -12,6 +11,8 @@ import { sharedBaseFolder } from "../../src/render/shared-layout.ts";
 import { listTenants } from "../../src/render/tenant-list.ts";
 import { rfc3339 } from "../../src/rfc3339.ts";
 import { parseSealedSecrets, unsealSealedSecret } from "../../src/seal/sealed-secret.ts";
+import { certificateSources, certificatesConfig, COM, ORG, type CertificatesConfigOptions } from "../helpers/several-certificates.ts";
+import { kustomize, type Built } from "./kustomize.ts";
 import { DAY, changedPaths, hashTree, makeLeaf, makeRepo, sealingPair, tenantYaml, writeFiles, type Leaf } from "./render-fixture.ts";
 
 /**
@@ -20,24 +21,8 @@ import { DAY, changedPaths, hashTree, makeLeaf, makeRepo, sealingPair, tenantYam
  * kustomization lists its certificate's base. With one certificate the base stays _shared/ itself.
  */
 
-const COM = { name: "com", source: "wildcard-example-com" };
-const ORG = { name: "org", source: "wildcard-example-org" };
-
-/** wildseal.yaml: `certs` as spec.certificates, or "source" for the one-certificate spec.source form. */
-function config(certs: readonly { name: string; source: string }[] | "source", clusters: readonly string[] = ["east", "west"], layout = "shared"): string {
-  const certificates =
-    certs === "source"
-      ? "  source: {namespace: cert-manager, name: wildcard-example-com}\n"
-      : `  certificates:\n${certs.map((c) => `    - name: ${c.name}\n      source: {namespace: cert-manager, name: ${c.source}}\n`).join("")}`;
-  return `apiVersion: wildseal.dev/v1alpha1
-kind: Config
-metadata: {name: test}
-spec:
-${certificates}  layout: ${layout}
-  clusters:
-${clusters.map((c) => `    - name: ${c}\n      sealingCert: clusters/${c}/sealed-secrets.pem\n`).join("")}  output: rendered
-`;
-}
+/** wildseal.yaml: east and west in the shared layout; `certificates` as spec.certificates, or "source" for the one-certificate spec.source form. */
+const config = (certificates: CertificatesConfigOptions["certificates"]): string => certificatesConfig({ certificates, layout: "shared", clusters: ["east", "west"], output: "rendered" });
 
 const TENANTS = [
   { name: "acme", cluster: "east", namespace: "acme-web", hosts: ["acme.example.com"] },
@@ -48,10 +33,8 @@ const TENANTS = [
 /** tenant → the certificate that must seal it */
 const CERT_OF: Readonly<Record<string, string>> = { acme: "com", beta: "org", gamma: "com", delta: "org" };
 
-async function repo(certs: Parameters<typeof config>[0] = [COM, ORG]): Promise<string> {
-  const dir = await makeRepo({ clusters: ["east", "west"], tenants: TENANTS });
-  writeFiles(dir, { "wildseal.yaml": config(certs) });
-  return dir;
+function repo(certs: Parameters<typeof config>[0] = [COM, ORG]): Promise<string> {
+  return makeRepo({ clusters: ["east", "west"], tenants: TENANTS, config: config(certs) });
 }
 
 interface Certs {
@@ -63,36 +46,11 @@ async function leaves(): Promise<Certs> {
   return { com: await makeLeaf({ dnsNames: ["*.example.com"] }), org: await makeLeaf({ dnsNames: ["*.example.org"] }) };
 }
 
-function given(c: Certs) {
-  return new Map([
-    ["com", { tls: c.com.tls, label: "com.yaml" }],
-    ["org", { tls: c.org.tls, label: "org.yaml" }],
-  ]);
-}
+const given = (c: Certs) => certificateSources({ com: c.com, org: c.org });
 
 const render = (dir: string, c: Certs) => renderRepository({ repoDir: dir, tls: c.com.tls, certificates: given(c) });
 const paths = (dir: string): string[] => [...hashTree(dir).keys()];
 const read = (dir: string, p: string): string => readFileSync(join(dir, p), "utf8");
-
-interface Built {
-  readonly kind: string;
-  readonly name: string;
-  readonly namespace: string | undefined;
-  readonly text: string;
-}
-
-/** `kubectl kustomize <dir>`: the real kustomize, as Flux and Argo CD build the folder. */
-function kustomize(dir: string): Built[] {
-  const r = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8", timeout: 60_000 });
-  assert.equal(r.error, undefined, `kubectl could not run: ${String(r.error)}; install kubectl (it is required by this test)`);
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split(/^---\n/m).map((text) => ({
-    kind: /^kind: (\S+)$/m.exec(text)?.[1] ?? "",
-    name: /^metadata:\n(?: {2}.*\n)*? {2}name: (\S+)$/m.exec(text)?.[1] ?? "",
-    namespace: /^metadata:\n(?: {2}.*\n)*? {2}namespace: (\S+)$/m.exec(text)?.[1],
-    text,
-  }));
-}
 
 /** Every wildseal.dev/cert-sha256 value in a built object (metadata and spec.template.metadata carry one each). */
 const certShas = (b: Built): string[] => [...b.text.matchAll(/wildseal\.dev\/cert-sha256: "?([0-9a-f]{64})/g)].map((m) => m[1] ?? "");

@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import { createHash, X509Certificate } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { generateCa, generateLeaf, generateSealingKeyPair, type GeneratedCertificate } from "../../src/tls/generate.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { git, tempDir, writeFiles } from "../helpers/git-fixtures.ts";
 import { writeSourceSecret } from "../helpers/source-secret.ts";
 import { tenantYaml, type TenantSpec } from "../helpers/tenant-yaml.ts";
 import { CONFIG } from "../pipeline/sync-world.ts";
+import { startLoopbackIngress, type LoopbackIngress } from "./loopback-ingress.ts";
 
 /**
  * A GitOps repository (a Git work tree, one cluster) whose certificate a test renews: each
@@ -56,6 +58,32 @@ export async function makeRolloutWorld(tenants: readonly TenantSpec[] = DEFAULT_
       return { commit, date: new Date(date).toISOString().replace(/\.\d{3}Z$/, "Z") };
     },
     cleanup: tmp.cleanup,
+  };
+}
+
+/**
+ * One RolloutWorld (the default tenants) and one loopback ingress for every test of the file that
+ * calls this: made in before(), closed in after(). Read them inside tests, once before() has run.
+ */
+export function rolloutWorldAndIngress(): { readonly world: RolloutWorld; readonly ingress: LoopbackIngress } {
+  let world: RolloutWorld | undefined;
+  let ingress: LoopbackIngress | undefined;
+  before(async () => {
+    [world, ingress] = await Promise.all([makeRolloutWorld(), startLoopbackIngress()]);
+  });
+  after(async () => {
+    await ingress?.close();
+    world?.cleanup();
+  });
+  return {
+    get world() {
+      assert.ok(world, "the rollout world is made in before(): read it inside a test");
+      return world;
+    },
+    get ingress() {
+      assert.ok(ingress, "the loopback ingress is started in before(): read it inside a test");
+      return ingress;
+    },
   };
 }
 

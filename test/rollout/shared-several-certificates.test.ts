@@ -10,6 +10,7 @@ import { rolloutStatus, type StatusOptions } from "../../src/rollout/status.ts";
 import { generateCa, generateLeaf, generateSealingKeyPair, type GeneratedCertificate } from "../../src/tls/generate.ts";
 import { runCli } from "../cli/run-cli.ts";
 import { git, tempDir, writeFiles } from "../helpers/git-fixtures.ts";
+import { certificatesConfig } from "../helpers/several-certificates.ts";
 import { writeSourceSecret } from "../helpers/source-secret.ts";
 import { tenantYaml } from "../helpers/tenant-yaml.ts";
 import { startLoopbackIngress, type LoopbackIngress } from "./loopback-ingress.ts";
@@ -21,21 +22,7 @@ import { fingerprint } from "./rollout-world.ts";
  * alone. A real Git repository rendered by the CLI, a TLS server on 127.0.0.1 for an ingress.
  */
 
-const CONFIG = `apiVersion: wildseal.dev/v1alpha1
-kind: Config
-metadata: {name: test}
-spec:
-  certificates:
-    - name: com
-      source: {namespace: cert-manager, name: wildcard-example-com}
-    - name: org
-      source: {namespace: cert-manager, name: wildcard-example-org}
-  layout: shared
-  clusters:
-    - name: prod-east
-      sealingCert: clusters/prod-east/sealed-secrets.pem
-  defaults: {secretName: wildcard-tls}
-`;
+const CONFIG = certificatesConfig({ layout: "shared", defaults: "{secretName: wildcard-tls}" });
 
 const TENANTS = [
   { name: "acme", hosts: ["acme.example.com"] },
