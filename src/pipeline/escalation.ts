@@ -6,6 +6,8 @@
  * effects (log, metrics, comment, label); github/escalation.ts holds the Octokit calls.
  */
 
+import type { PullRequestFacts } from "../github/escalation.ts";
+
 export const ESCALATION_REASONS = ["expiry", "pull-request"] as const;
 export type EscalationReason = (typeof ESCALATION_REASONS)[number];
 
@@ -25,13 +27,8 @@ export interface ObservedNotAfter {
   readonly source: NotAfterSource;
 }
 
-/** The PR carrying wildseal's pending change for the base branch, as GitHub reports it. */
-export interface PendingPullRequest {
-  readonly number: number;
-  readonly createdAt: Date;
-  readonly state: "open" | "closed" | "merged";
-  readonly labels: readonly string[];
-}
+/** The PR carrying wildseal's pending change for the base branch, as GitHub reports it (github/escalation.ts reads it). */
+export type PendingPullRequest = PullRequestFacts;
 
 export interface EscalationPolicy {
   /** expiry warning when the notAfter is at most this far away; 0 disables */
