@@ -219,16 +219,20 @@ async function renderInto(
 }
 
 /**
- * Several certificates: the commit names each certificate whose tenants it renews
- * (Wildseal-Certificate), and its fingerprint trailers and subject are the first renewed one's,
- * not whichever certificate happens to be first in wildseal.yaml.
+ * Several certificates: the commit names each certificate it seals tenants with (Wildseal-Certificate:
+ * renewed, added, updated or resealed tenants), and its fingerprint trailers and subject are the first
+ * renewed one's — else the first sealed one's — not whichever certificate is first in wildseal.yaml.
  */
 export function namingCertificates(summary: CommitSummary | null, result: Pick<RenderResult, "changes" | "leaves">): CommitSummary | null {
   if (summary === null || result.leaves === undefined) return summary;
-  const renewed = [...new Set(result.changes.flatMap((c) => (c.kind === "renew" && c.certificate !== undefined ? [c.certificate] : [])))].sort();
-  const first = renewed[0] === undefined ? undefined : result.leaves.get(renewed[0]);
+  const of = (kinds: ReadonlySet<string>): string[] =>
+    [...new Set(result.changes.flatMap((c) => (kinds.has(c.kind) && c.certificate !== undefined ? [c.certificate] : [])))].sort();
+  const renewed = of(new Set(["renew"]));
+  const sealed = of(new Set(["renew", "add", "update", "reseal"]));
+  const name = renewed[0] ?? sealed[0];
+  const first = name === undefined ? undefined : result.leaves.get(name);
   if (first === undefined) return summary;
-  return { ...summary, certSha256: first.sha256, certNotAfter: first.notAfter, domain: certificateDomain(first), certificates: renewed };
+  return { ...summary, certSha256: first.sha256, certNotAfter: first.notAfter, domain: certificateDomain(first), certificates: sealed };
 }
 
 /**
