@@ -59,7 +59,10 @@ export async function watchAction(flags: WatchFlags, command: Command): Promise<
   const given = sourceFromFlags(flags);
   // several certificates: one feed (one Secret watch) per certificate
   const named = certificatesFromFlags(flags);
-  if (flags.leaderElect && given.kind !== "kubernetes") {
+  // the Lease lives in the (first) source Secret's namespace; with several certificates files and
+  // Secrets may be mixed, and files are listed first, so look for the first Secret among them all
+  const leaseSource = [given, ...(named?.values() ?? [])].find((c) => c.kind === "kubernetes");
+  if (flags.leaderElect && leaseSource?.kind !== "kubernetes") {
     throw new UsageError("--leader-elect needs --source-secret: the Lease lives in the source Secret's namespace");
   }
   const delivery = await deliveryFromFlags(flags, env);
@@ -96,8 +99,8 @@ export async function watchAction(flags: WatchFlags, command: Command): Promise<
     ...(webhookSecret === undefined ? {} : { webhookSecret }),
     ...(verifyRollout === undefined ? {} : { verifyRollout }),
     escalation,
-    ...(flags.leaderElect && given.kind === "kubernetes"
-      ? { leaderElection: { namespace: given.namespace, identity: `${hostname()}-${process.pid}` } }
+    ...(flags.leaderElect && leaseSource?.kind === "kubernetes"
+      ? { leaderElection: { namespace: leaseSource.namespace, identity: `${hostname()}-${process.pid}` } }
       : {}),
   });
   const code = await new Promise<number>((resolve) => {

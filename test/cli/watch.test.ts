@@ -42,6 +42,9 @@ describe("wildseal watch: flags", () => {
       [[...base, "--source-secret", "a/b", "--webhook-secret", "s3cret"], /unknown option '--webhook-secret'/],
       [[...base, "--source-secret", "a/b", "--listen", "nowhere"], /--listen "nowhere"/],
       [[...base, "--source-file", "x", "--leader-elect"], /--leader-elect needs --source-secret/],
+      [[...base, "--source-file", "com=x", "--source-file", "org=y", "--leader-elect"], /--leader-elect needs --source-secret/],
+      // files and Secrets mixed: the Lease goes to the Secret's namespace, so only the next check (--mode) speaks
+      [[...base, "--source-file", "com=x", "--source-secret", "org=a/b", "--leader-elect", "--mode", "carrier-pigeon"], /^wildseal: --mode must be push or pull-request/],
       [[...base, "--source-secret", "a/b", "--mode", "carrier-pigeon"], /--mode must be push or pull-request/],
       [[...base, "--source-secret", "a/b", "--log-level", "loud"], /--log-level/],
     ];
