@@ -63,7 +63,8 @@ export async function runRender(
 ): Promise<number> {
   const stdin = opts.stdin === undefined ? {} : { stdin: opts.stdin };
   const certificates = new Map<string, { tls: TlsMaterial; label: string }>();
-  for (const [name, path] of opts.certificateFiles ?? []) certificates.set(name, { tls: await readTlsSource(path, stdin), label: path });
+  // several certificates: an expired one holds only its own tenants (render/plan.ts), not every certificate's
+  for (const [name, path] of opts.certificateFiles ?? []) certificates.set(name, { tls: await readTlsSource(path, { ...stdin, expiry: "allow" }), label: path });
   const first = [...certificates.values()][0];
   const tls = first !== undefined ? first.tls : await readTlsSource(opts.sourceFile, stdin);
   const result = await renderRepository({

@@ -32,12 +32,13 @@ export function parseSecretRef(ref: string): { namespace: string; name: string }
 const KUBE_TIMEOUT_MS = 15_000;
 
 /** Reads and validates the certificate: key matches the leaf, inside its validity window, has DNS names. */
-export async function readCertificate(s: CertificateSource, now: Date = new Date()): Promise<TlsMaterial> {
+/** `expiry: "allow"`: an expired certificate is returned, for a render that holds its tenants (several certificates). */
+export async function readCertificate(s: CertificateSource, now: Date = new Date(), expiry: "refuse" | "allow" = "refuse"): Promise<TlsMaterial> {
   switch (s.kind) {
     case "material":
       return s.material;
     case "file":
-      return readTlsSource(s.path, { now });
+      return readTlsSource(s.path, { now, expiry });
     case "kubernetes": {
       // imported here, not at the top: the Kubernetes client is loaded only when a Secret is read from it
       const kc = s.kubeConfig ?? (await import("../kube/kubeconfig.ts")).loadKubeConfig();
@@ -51,7 +52,7 @@ export async function readCertificate(s: CertificateSource, now: Date = new Date
         }
         throw new DependencyError(`reading secret ${s.namespace}/${s.name} from the Kubernetes API failed: ${(e as Error).message}`, { cause: e });
       }
-      return validateTlsSecret(secretManifestFromApi(obj as SecretObjectLike), { now, source: describeSource(s) });
+      return validateTlsSecret(secretManifestFromApi(obj as SecretObjectLike), { now, source: describeSource(s), expiry });
     }
   }
 }

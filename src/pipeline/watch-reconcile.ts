@@ -70,6 +70,7 @@ export function watchReconcile(options: WatchReconcileOptions): ReconcileFn {
   /** The certificate as `feed` holds it now, or why nothing may be published (logged and counted here). */
   const validated = (
     feed: CertificateFeed | undefined,
+    expiry: "refuse" | "allow" = "refuse",
   ): { readonly kind: "ok"; readonly material: TlsMaterial; readonly label: string } | { readonly kind: "failed"; readonly error: Error } => {
     const manifest = feed?.current();
     if (feed === undefined || manifest === undefined) {
@@ -78,7 +79,7 @@ export function watchReconcile(options: WatchReconcileOptions): ReconcileFn {
       return { kind: "failed", error };
     }
     try {
-      return { kind: "ok", material: validateTlsSecret(manifest, { now: now(), source: feed.label }), label: feed.label };
+      return { kind: "ok", material: validateTlsSecret(manifest, { now: now(), source: feed.label, expiry }), label: feed.label };
     } catch (e) {
       if (!(e instanceof InvalidInputError)) throw e;
       const reason = certificateGate(e);
@@ -106,7 +107,7 @@ export function watchReconcile(options: WatchReconcileOptions): ReconcileFn {
       certificates = new Map();
       let earliest: TlsMaterial | undefined;
       for (const [name, feed] of feeds) {
-        const v = validated(feed);
+        const v = validated(feed, "allow"); // an expired one holds only its own tenants (render/plan.ts)
         if (v.kind === "failed") return v;
         certificates.set(name, { kind: "material", material: v.material, label: v.label });
         // the earliest notAfter is what an expiry alert must see

@@ -106,7 +106,17 @@ function caOf(secret: SecretManifest, where: string): string | undefined {
 /** Checks a TLS Secret; errors name the source and the Secret and never include key bytes. */
 export function validateTlsSecret(
   secret: SecretManifest,
-  opts: { now?: Date; source: string; /** default true; `wildseal seal` accepts any server cert */ requireDnsNames?: boolean },
+  opts: {
+    now?: Date;
+    source: string;
+    /** default true; `wildseal seal` accepts any server cert */
+    requireDnsNames?: boolean;
+    /**
+     * default "refuse". "allow": an expired leaf is returned, for a caller that holds what it would
+     * seal (render/plan.ts with several certificates: an expired one holds only its own tenants)
+     */
+    expiry?: "refuse" | "allow";
+  },
 ): TlsMaterial {
   const where = `${opts.source}: Secret ${secret.namespace === undefined ? "" : `${secret.namespace}/`}${secret.name}`;
   // An Opaque Secret holding a certificate is usually a copy someone made, not cert-manager's Secret.
@@ -153,14 +163,14 @@ export function validateTlsSecret(
   const facts = certFacts(leaf);
   const now = opts.now ?? new Date();
   if (now < facts.notBefore) fail(where, `the leaf certificate is not valid before ${facts.notBefore.toISOString()}`, "not-yet-valid");
-  if (now > facts.notAfter) fail(where, `the leaf certificate expired at ${facts.notAfter.toISOString()}; renew it before sealing`, "expired");
+  if (now > facts.notAfter && opts.expiry !== "allow") fail(where, `the leaf certificate expired at ${facts.notAfter.toISOString()}; renew it before sealing`, "expired");
   if (facts.dnsNames.length === 0 && opts.requireDnsNames !== false) fail(where, "the leaf certificate has no DNS subjectAltName; tenants' hosts cannot be checked against it");
   const ca = caOf(secret, where);
   return ca === undefined ? { secret, leaf: facts, certChainPem: chainPem } : { secret, leaf: facts, certChainPem: chainPem, ca };
 }
 
 /** Reads a source (file, `-`, or Secret-volume folder), picks its single kubernetes.io/tls Secret and validates it. */
-export async function readTlsSource(path: string, opts: { now?: Date; stdin?: NodeJS.ReadableStream } = {}): Promise<TlsMaterial> {
+export async function readTlsSource(path: string, opts: { now?: Date; stdin?: NodeJS.ReadableStream; expiry?: "refuse" | "allow" } = {}): Promise<TlsMaterial> {
   const secrets = await readSecretSource(path, opts.stdin);
   const source = path === "-" ? "<stdin>" : path;
   const tls = secrets.filter((s) => s.type === TLS_SECRET_TYPE);
@@ -173,5 +183,5 @@ export async function readTlsSource(path: string, opts: { now?: Date; stdin?: No
       { reason: "invalid-certificate" },
     );
   }
-  return validateTlsSecret(tls[0] as SecretManifest, { now: opts.now, source });
+  return validateTlsSecret(tls[0] as SecretManifest, { now: opts.now, source, ...(opts.expiry === undefined ? {} : { expiry: opts.expiry }) });
 }
