@@ -224,6 +224,93 @@ describe("Helm chart: watch's rollout verification and escalation flags", { skip
     }
   });
 
+  // Each of these rendered (the old schema let it through) and the pod then exited 2 on its first start.
+  test("values wildseal watch would refuse fail helm template with a message naming the value, and the CLI refuses them too", async () => {
+    const probe = (address: string): Record<string, unknown> => ({ rolloutVerification: { enabled: true, probeAddresses: [address] } });
+    const schema = (path: string, value: string): RegExp => new RegExp(`at '${path}': '${value.replace(/[.*[\]]/g, "\\$&")}' does not match pattern`);
+    const cases: Array<[Record<string, unknown>, RegExp, string[]]> = [
+      [probe("acme.example.com=[10.0.0.7]:443"), schema("/rolloutVerification/probeAddresses/0", "acme.example.com=[10.0.0.7]:443"), ["--verify-rollout", "--probe-address=acme.example.com=[10.0.0.7]:443"]],
+      [probe("acme.example.com=[1:2]"), schema("/rolloutVerification/probeAddresses/0", "acme.example.com=[1:2]"), ["--verify-rollout", "--probe-address=acme.example.com=[1:2]"]],
+      [probe("acme.example.com=10.0.0.7:0"), schema("/rolloutVerification/probeAddresses/0", "acme.example.com=10.0.0.7:0"), ["--verify-rollout", "--probe-address=acme.example.com=10.0.0.7:0"]],
+      [probe("acme.example.com=10.0.0.7:99999"), schema("/rolloutVerification/probeAddresses/0", "acme.example.com=10.0.0.7:99999"), ["--verify-rollout", "--probe-address=acme.example.com=10.0.0.7:99999"]],
+      [probe("acme.example.com=[::1]:65536"), schema("/rolloutVerification/probeAddresses/0", "acme.example.com=[::1]:65536"), ["--verify-rollout", "--probe-address=acme.example.com=[::1]:65536"]],
+      [{ rolloutVerification: { probeTimeout: "0s" } }, schema("/rolloutVerification/probeTimeout", "0s"), ["--probe-timeout=0s"]],
+      [{ rolloutVerification: { probeInterval: "0h0m" } }, schema("/rolloutVerification/probeInterval", "0h0m"), ["--probe-interval=0h0m"]],
+      [{ rolloutVerification: { deadline: "48h" } }, /rolloutVerification\.deadline is "48h": wildseal watch's --rollout-deadline takes at most 24h; give e\.g\. 30m or 24h/, ["--rollout-deadline=48h"]],
+      [{ rolloutVerification: { deadline: "24h1ms" } }, /rolloutVerification\.deadline is "24h1ms": .* at most 24h/, ["--rollout-deadline=24h1ms"]],
+      [{ rolloutVerification: { probeTimeout: "1441m" } }, /rolloutVerification\.probeTimeout is "1441m": .* at most 24h/, ["--probe-timeout=1441m"]],
+      [{ interval: "1.5m" }, schema("/interval", "1.5m"), ["--interval=1.5m"]],
+      [{ interval: "0s" }, schema("/interval", "0s"), ["--interval=0s"]],
+      [{ interval: "" }, schema("/interval", ""), ["--interval="]],
+      [{ interval: "25h" }, /interval is "25h": wildseal watch's --interval takes at most 24h/, ["--interval=25h"]],
+      [{ resync: "1.5m" }, schema("/resync", "1.5m"), ["--resync=1.5m"]],
+      [{ resync: "30s1m" }, schema("/resync", "30s1m"), ["--resync=30s1m"]],
+      [{ resync: "86400001ms" }, /resync is "86400001ms": wildseal watch's --resync takes at most 24h/, ["--resync=86400001ms"]],
+      [{ debounce: "1.5s" }, schema("/debounce", "1.5s"), ["--debounce=1.5s"]],
+      [{ escalation: { warnBefore: "400d" } }, /escalation\.warnBefore is "400d": wildseal watch's --warn-before takes at most 366d; give e\.g\. 21d or 366d/, ["--warn-before=400d"]],
+      [{ escalation: { warnBefore: "365d24h1s" } }, /escalation\.warnBefore is "365d24h1s": .* at most 366d/, ["--warn-before=365d24h1s"]],
+      // more digits than atoi (int64) holds: must not wrap around to a small number
+      [{ escalation: { warnBefore: "99999999999999999999d" } }, /escalation\.warnBefore is "99999999999999999999d": .* at most 366d/, ["--warn-before=99999999999999999999d"]],
+      [{ escalation: { escalateAfter: "8785h" } }, /escalation\.escalateAfter is "8785h": wildseal watch's --escalate-after takes at most 366d/, ["--escalate-after=8785h"]],
+      [{ escalation: { warnBefore: "0d" } }, schema("/escalation/warnBefore", "0d"), ["--warn-before=0d"]],
+      [{ escalation: { escalateAfter: "0h0m" } }, schema("/escalation/escalateAfter", "0h0m"), ["--escalate-after=0h0m"]],
+    ];
+    for (const [values, message, flags] of cases) {
+      assert.throws(() => template(values), message, JSON.stringify(values));
+      // what the chart refuses is what the pod would exit 2 on (not merely something the chart dislikes)
+      await assert.rejects(acceptedByCli(["watch", "--repo=x", ...flags]), /./, `the CLI accepts ${flags.join(" ")}`);
+    }
+  });
+
+  test("values at the CLI's bounds render, and the CLI accepts what the chart rendered from them", async () => {
+    const cases: Array<[Record<string, unknown>, (f: WatchFlags) => void]> = [
+      [{ rolloutVerification: { deadline: "24h", probeTimeout: "1ms", probeInterval: "1439m60s" } }, (f) => {
+        assert.deepEqual([f.rolloutDeadline, f.probeTimeout, f.probeInterval].map((d) => parseDuration(d, "x")), [86_400_000, 1, 86_400_000]);
+      }],
+      [{ rolloutVerification: { deadline: "23h59m59s999ms", probeTimeout: "0h0m0s1ms", probeInterval: "086400000ms" } }, (f) => {
+        assert.deepEqual([f.rolloutDeadline, f.probeTimeout, f.probeInterval].map((d) => parseDuration(d, "x")), [86_399_999, 1, 86_400_000]);
+      }],
+      [{ interval: "24h", resync: "1440m", debounce: "1ms" }, (f) => {
+        assert.deepEqual([f.interval, f.resync, f.debounce].map((d) => parseDuration(d, "x")), [86_400_000, 86_400_000, 1]);
+      }],
+      [{ escalation: { warnBefore: "366d", escalateAfter: "8784h" } }, (f) => {
+        const e = escalationFromFlags(f);
+        assert.deepEqual([e.warnBeforeMs, e.escalateAfterMs], [366 * 86_400_000, 366 * 86_400_000]);
+      }],
+      [{ escalation: { warnBefore: "365d23h59m60s", escalateAfter: "1s" } }, (f) => {
+        const e = escalationFromFlags(f);
+        assert.deepEqual([e.warnBeforeMs, e.escalateAfterMs], [366 * 86_400_000, 1_000]);
+      }],
+      [{ escalation: { warnBefore: "0", escalateAfter: 0 } }, (f) => {
+        const e = escalationFromFlags(f);
+        assert.deepEqual([e.warnBeforeMs, e.escalateAfterMs], [0, 0]);
+      }],
+    ];
+    for (const [values, check] of cases) {
+      const args = argsOf(template({ ...values, git: { mode: "pull-request", credentials: { existingSecret: "wildseal-git" } }, rolloutVerification: { enabled: true, ...(values["rolloutVerification"] as object) } }));
+      check(await acceptedByCli(args));
+    }
+
+    // probe addresses: every one renders, the CLI reads it to this host and port, and the NetworkPolicy opens that port
+    const addresses: Array<[string, string, number]> = [
+      ["a.example.com=[::1]:443", "::1", 443],
+      ["b.example.com=[::1]", "::1", 443],
+      ["c.example.com=[::ffff:10.0.0.7]:65535", "::ffff:10.0.0.7", 65535],
+      ["d.example.com=[fe80::1%eth0]:1", "fe80::1%eth0", 1],
+      ["e.example.com=[1:2:3:4:5:6:7:8]:8443", "1:2:3:4:5:6:7:8", 8443],
+      ["f.example.com=[FD00::A]", "fd00::a", 443],
+      ["g.example.com=10.0.0.7:65535", "10.0.0.7", 65535],
+      ["*.h.example.com=ingress.ns.svc:9999", "ingress.ns.svc", 9999],
+    ];
+    const objs = template({ rolloutVerification: { enabled: true, probeAddresses: addresses.map(([a]) => a) }, networkPolicy: { enabled: true } });
+    const flags = await acceptedByCli(argsOf(objs));
+    assert.deepEqual(
+      parseProbeAddresses(flags.probeAddress ?? []).map((r) => [r.address.host, r.address.port]),
+      addresses.map(([, host, port]) => [host, port]),
+    );
+    assert.deepEqual(egressOf(objs)[2]?.ports.map((p) => p.port), [443, 65535, 1, 8443, 9999]);
+  });
+
   test("helm lint --strict passes with every one of these values set", () => {
     const out = helm(["lint", "--strict", CHART, "--namespace", "wildseal", "-f", DEFAULT_VALUES, "-f", valuesFile(ALL)]);
     assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);

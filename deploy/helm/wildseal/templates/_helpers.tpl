@@ -96,6 +96,33 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $ports | uniq | toJson }}
 {{- end }}
 
+{{/*
+The milliseconds of a duration whose form values.schema.json has checked (numbers with units d, h, m, s,
+ms; or "0"). A number of more than 9 digits counts as 10^15 ms, beyond every bound below: atoi would
+overflow to 0 and let it through. Leading zeros are dropped first: the CLI reads "08h" as 8 hours,
+and they would count as digits.
+*/}}
+{{- define "wildseal.durationMs" -}}
+{{- $unitMs := dict "d" 86400000 "h" 3600000 "m" 60000 "s" 1000 "ms" 1 }}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+[a-z]+" (toString .) -1 }}
+{{- $n := regexReplaceAll "^0+" (regexFind "^[0-9]+" .) "" }}
+{{- if gt (len $n) 9 }}
+{{- $total = add $total 1000000000000000 }}
+{{- else }}
+{{- $total = add $total (mul (atoi $n) (get $unitMs (regexFind "[a-z]+$" .))) }}
+{{- end }}
+{{- end }}
+{{- $total }}
+{{- end }}
+
+{{/* Fails unless .value (a duration, "" for unset) is at most .maxMs: the upper bounds of wildseal watch's duration flags (src/cli/watch.ts parseDuration: 24h; src/cli/escalation-flags.ts parseLongDuration: 366d), which the schema's patterns cannot say. */}}
+{{- define "wildseal.checkMaxDuration" -}}
+{{- if and (toString .value) (gt (include "wildseal.durationMs" .value | atoi) .maxMs) }}
+{{- fail (printf "%s is %q: wildseal watch's %s takes at most %s; give e.g. %s or %s" .name (toString .value) .flag .max .example .max) }}
+{{- end }}
+{{- end }}
+
 {{/* Fail early on inconsistent values (called from the Deployment). */}}
 {{- define "wildseal.validate" -}}
 {{- if .Values.certificates }}
@@ -138,5 +165,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- if and .Values.git.pullRequest.autoMerge (not (has .Values.git.pullRequest.autoMerge (list "merge" "squash" "rebase"))) }}
 {{- fail "git.pullRequest.autoMerge must be merge, squash or rebase" }}
+{{- end }}
+{{- $day := 86400000 }}
+{{- range $c := list (list "interval" $.Values.interval "--interval" "1m") (list "resync" $.Values.resync "--resync" "10m") (list "debounce" $.Values.debounce "--debounce" "1s") (list "rolloutVerification.probeTimeout" $.Values.rolloutVerification.probeTimeout "--probe-timeout" "5s") (list "rolloutVerification.probeInterval" $.Values.rolloutVerification.probeInterval "--probe-interval" "1m") (list "rolloutVerification.deadline" $.Values.rolloutVerification.deadline "--rollout-deadline" "30m") }}
+{{- include "wildseal.checkMaxDuration" (dict "name" (index $c 0) "value" (index $c 1) "flag" (index $c 2) "example" (index $c 3) "max" "24h" "maxMs" $day) }}
+{{- end }}
+{{- range $c := list (list "escalation.warnBefore" $.Values.escalation.warnBefore "--warn-before" "21d") (list "escalation.escalateAfter" $.Values.escalation.escalateAfter "--escalate-after" "72h") }}
+{{- include "wildseal.checkMaxDuration" (dict "name" (index $c 0) "value" (index $c 1) "flag" (index $c 2) "example" (index $c 3) "max" "366d" "maxMs" (mul 366 $day)) }}
 {{- end }}
 {{- end }}
