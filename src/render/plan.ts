@@ -168,10 +168,17 @@ export interface PlanInput {
   /** how the certificate source is named in diagnostics */
   readonly sourceLabel: string;
   /**
+   * One certificate: its name (spec.certificates[0].name, `default` for spec.source). Committed
+   * SealedSecrets naming it (left from several certificates) count, for downgrades, as its output;
+   * those naming another certificate do not.
+   */
+  readonly certificateName?: string;
+  /**
    * Several certificates (spec.certificates): each tenant's certificate and every certificate's
    * material. Then `leaf`, `chainSha256` and `caSha256` are unused, and a tenant is compared, for
-   * downgrades, only with the committed output of tenants of its own certificate (the others'
-   * notAfter says nothing about its source). Absent: one certificate for every tenant.
+   * downgrades, only with committed SealedSecrets its certificate sealed (their
+   * `wildseal.dev/certificate`): the others' notAfter says nothing about its source, even where a
+   * tenant that moved to another certificate still has one. Absent: one certificate for every tenant.
    */
   readonly several?: SeveralCertificates;
 }
@@ -415,8 +422,9 @@ function planShared(cluster: string, certificate: SharedBase, input: PlanInput, 
   const existing = input.existing.get(cluster);
   const existingBase = existing === undefined ? undefined : committedSharedBase(existing, certificate);
   const committed = tree.shared.get(baseKey(cluster, certificate));
-  const own = notAfterOf(committed, sharedPath(input.output, cluster, certificate));
-  const newest = certificate === undefined || input.several === undefined ? tree.newest : tree.newestOf.get(certificate);
+  const key = certificateKeyOfBase(certificate);
+  const own = tree.sealedBy.get(committed) === key ? notAfterOf(committed, sharedPath(input.output, cluster, certificate)) : undefined;
+  const newest = tree.newestOf.get(key);
   const reference = own !== undefined && (newest === undefined || own.time >= newest.time) ? own : newest;
   // no diagnostic here: each tenant reusing it reports the downgrade itself (and is held)
   if (reference !== undefined && leaf.notAfter.getTime() < reference.time) return { kind: "hold", cluster, certificate };
@@ -430,7 +438,7 @@ function planShared(cluster: string, certificate: SharedBase, input: PlanInput, 
     secretName: SHARED_TARGET.name,
     caSha256: material.caSha256,
   });
-  const facts = { leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha };
+  const facts = { leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha, certificate };
   const reusable = reusableCiphertext(committed, inputsSha, sealedItemsOf(material.caSha256 !== undefined));
   if (reusable !== undefined) {
     const files = sharedFiles(sharedSealedSecret({ ...facts, encryptedData: reusable }), certificate);
@@ -472,10 +480,36 @@ interface CommittedTree {
   readonly sealed: ReadonlyMap<string, CommittedSealedSecret | undefined>;
   /** baseKey(cluster, certificate) → the committed shared SealedSecret of that base */
   readonly shared: ReadonlyMap<string, CommittedSealedSecret | undefined>;
-  /** the newest certificate anywhere in the tree: no tenant, new or old, gets an older one */
-  readonly newest: CommittedNotAfter | undefined;
-  /** several certificates: the newest committed by tenants of each certificate and by its shared bases (PlanInput.several) */
+  /** the certificate key (certificateKeyOf) each committed SealedSecret counts for; absent: none of this render's */
+  readonly sealedBy: ReadonlyMap<CommittedSealedSecret | undefined, string>;
+  /**
+   * certificate key → the newest certificate it committed anywhere in the tree (any tenant's folder,
+   * held, gone or moved, and any base): no tenant of it, new or old, gets an older one
+   */
   readonly newestOf: ReadonlyMap<string, CommittedNotAfter>;
+}
+
+/** The key of the one certificate: names are DNS-1123 labels, never empty. */
+const ONE_CERTIFICATE = "";
+
+/** Which certificate's output a tenant is compared with: its own (several), or the one. */
+function certificateKeyOf(tenant: Tenant, input: PlanInput): string | undefined {
+  return input.several === undefined ? ONE_CERTIFICATE : input.several.certificateOf.get(tenant.name);
+}
+
+function certificateKeyOfBase(certificate: SharedBase): string {
+  return certificate ?? ONE_CERTIFICATE;
+}
+
+/**
+ * Which certificate's output a committed SealedSecret is, by its `wildseal.dev/certificate` (or, for
+ * `_shared/<certificate>/`, its folder): with several certificates only files naming one count, and
+ * with one certificate files naming none (all output before several certificates existed) or it.
+ */
+function committedCertificateKey(doc: CommittedSealedSecret, folder: SharedBase, input: PlanInput): string | undefined {
+  const named = doc.annotations[ANNOTATION.certificate] ?? folder;
+  if (input.several !== undefined) return named !== undefined && input.several.materials.has(named) ? named : undefined;
+  return named === undefined || named === input.certificateName ? ONE_CERTIFICATE : undefined;
 }
 
 function notAfterOf(c: CommittedSealedSecret | undefined, path: string): CommittedNotAfter | undefined {
@@ -489,8 +523,16 @@ function readCommittedTree(input: PlanInput): CommittedTree {
   const sealedName = sealedTemplate(input.templates).name;
   const sealed = new Map<string, CommittedSealedSecret | undefined>();
   const shared = new Map<string, CommittedSealedSecret | undefined>();
-  let newest: CommittedNotAfter | undefined;
+  const sealedBy = new Map<CommittedSealedSecret | undefined, string>();
   const newestOf = new Map<string, CommittedNotAfter>();
+  const note = (doc: CommittedSealedSecret | undefined, folder: SharedBase, path: string): void => {
+    const key = doc === undefined ? undefined : committedCertificateKey(doc, folder, input);
+    if (key === undefined) return;
+    sealedBy.set(doc, key);
+    const n = notAfterOf(doc, path);
+    const was = newestOf.get(key);
+    if (n !== undefined && (was === undefined || n.time > was.time)) newestOf.set(key, n);
+  };
   for (const [cluster, c] of input.existing) {
     const bases: (readonly [SharedBase, ExistingTenantOutput])[] = [...(c.shared === undefined ? [] : [[undefined, c.shared] as const]), ...(c.sharedCertificates ?? [])];
     for (const [certificate, base] of bases) {
@@ -499,11 +541,7 @@ function readCommittedTree(input: PlanInput): CommittedTree {
       const path = sharedPath(input.output, cluster, certificate);
       const doc = readCommittedSealedSecret(bytes, path);
       shared.set(baseKey(cluster, certificate), doc);
-      const n = notAfterOf(doc, path);
-      if (n !== undefined && (newest === undefined || n.time > newest.time)) newest = n;
-      // `_shared/<certificate>/` holds only that certificate, whichever tenants reuse it now
-      const was = certificate === undefined ? undefined : newestOf.get(certificate);
-      if (certificate !== undefined && n !== undefined && (was === undefined || n.time > was.time)) newestOf.set(certificate, n);
+      note(doc, certificate, path);
     }
     for (const [tenant, t] of c.tenants) {
       const bytes = t.files.get(sealedName);
@@ -511,18 +549,10 @@ function readCommittedTree(input: PlanInput): CommittedTree {
       const path = `${input.output}/${cluster}/${tenant}/${sealedName}`;
       const doc = readCommittedSealedSecret(bytes, path);
       sealed.set(path, doc);
-      const n = notAfterOf(doc, path);
-      if (n !== undefined && (newest === undefined || n.time > newest.time)) newest = n;
+      note(doc, undefined, path);
     }
   }
-  for (const t of input.several === undefined ? [] : input.tenants) {
-    const cert = input.several?.certificateOf.get(t.name);
-    const n = notAfterOf(sealed.get(`${input.output}/${t.cluster}/${t.name}/${sealedName}`), `${input.output}/${t.cluster}/${t.name}/${sealedName}`);
-    if (cert === undefined || n === undefined) continue;
-    const was = newestOf.get(cert);
-    if (was === undefined || n.time > was.time) newestOf.set(cert, n);
-  }
-  return { sealed, shared, newest, newestOf };
+  return { sealed, shared, sealedBy, newestOf };
 }
 
 function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, shared: ReadonlyMap<string, SharedPlan>): TenantPlan {
@@ -560,15 +590,19 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, share
   const committedPath = `${input.output}/${tenant.cluster}/${tenant.name}/${sealedName}`;
   const committed = tree.sealed.get(committedPath);
 
-  // Compared with the tenant's own committed certificate and with the newest in the whole tree, so
-  // that a stale source can not reach a new tenant (or one that moved) either. A shared tenant's own
-  // is also the base it reuses on its cluster (the downgrade is then reported there).
-  const ownFile = notAfterOf(committed, committedPath);
+  // Compared with the tenant's own committed certificate and with the newest its certificate
+  // committed anywhere in the tree, so that a stale source can not reach a new tenant (or one that
+  // moved) either. A shared tenant's own is also the base it reuses on its cluster (the downgrade is
+  // then reported there). Only what the same certificate sealed counts: a tenant that moved to
+  // another certificate is not held because the one it left expires later.
+  const key = certificateKeyOf(tenant, input);
+  const sameCertificate = (doc: CommittedSealedSecret | undefined): boolean => key !== undefined && tree.sealedBy.get(doc) === key;
+  const ownFile = sameCertificate(committed) ? notAfterOf(committed, committedPath) : undefined;
   const baseCertificate = sharedBaseOfTenant(tenant, input);
-  const ownBase =
-    tenant.layout === "shared" ? notAfterOf(tree.shared.get(baseKey(tenant.cluster, baseCertificate)), sharedPath(input.output, tenant.cluster, baseCertificate)) : undefined;
+  const committedBase = tenant.layout === "shared" ? tree.shared.get(baseKey(tenant.cluster, baseCertificate)) : undefined;
+  const ownBase = sameCertificate(committedBase) ? notAfterOf(committedBase, sharedPath(input.output, tenant.cluster, baseCertificate)) : undefined;
   const own = ownBase !== undefined && (ownFile === undefined || ownBase.time >= ownFile.time) ? ownBase : ownFile;
-  const newest = input.several === undefined ? tree.newest : tree.newestOf.get(input.several.certificateOf.get(tenant.name) ?? "");
+  const newest = key === undefined ? undefined : tree.newestOf.get(key);
   const reference = own !== undefined && (newest === undefined || own.time >= newest.time) ? own : newest;
   const downgrade = checkNotOlder(reference, leaf, tenant.name);
   if (downgrade !== undefined) return hold([downgrade]);
@@ -582,7 +616,7 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, share
     secretName: tenant.secretName,
     caSha256: material.caSha256,
   });
-  const facts = { tenant, leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha };
+  const facts = { tenant, leaf, sealingCertSha256: sealingSha, sealedInputsSha256: inputsSha, certificate: input.several === undefined ? undefined : key };
   const sealedDoc = documents[sealedDocument];
   if (sealedDoc === undefined) throw new Error("render: SealedSecret document missing");
 

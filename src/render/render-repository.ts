@@ -216,7 +216,7 @@ export async function renderInputs(inputs: RepositoryInputs, opts: RenderOptions
     ...(tls.ca === undefined ? {} : { caSha256: createHash("sha256").update(tls.ca).digest("hex") }),
     sealingCertSha256: new Map([...sealing.certs].map(([c, cert]) => [c, cert.sha256])),
     gates: several.kind === "several" ? several.gates : hostGates(model, tls.leaf),
-    ...(several.kind === "several" ? { several: several.several } : {}),
+    ...(several.kind === "several" ? { several: several.several } : config.certificates[0] === undefined ? {} : { certificateName: config.certificates[0].name }),
     existing,
     objectPolicy: objectPolicyOf(config),
     removals: model.tenantSet === "incomplete" ? { kind: "held" } : (opts.removals ?? DEFAULT_REMOVAL_LIMIT),

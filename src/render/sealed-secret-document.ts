@@ -23,6 +23,13 @@ export const ANNOTATION = {
    * `sealedInputsSha256`). Written on the SealedSecret only, not on the Secret in the cluster.
    */
   sealedInputsSha256: "wildseal.dev/sealed-inputs-sha256",
+  /**
+   * Several certificates only: the name (spec.certificates[].name) of the certificate that sealed
+   * it, so the downgrade check compares each certificate with its own committed output only, even
+   * after a tenant moved to another certificate. Absent with one certificate, so repositories
+   * rendered before several certificates existed keep their bytes. SealedSecret only.
+   */
+  certificate: "wildseal.dev/certificate",
 } as const;
 
 
@@ -74,6 +81,8 @@ export interface SealedSecretFacts {
   readonly leaf: CertFacts;
   readonly sealingCertSha256: string;
   readonly sealedInputsSha256: string;
+  /** several certificates: the certificate's name (ANNOTATION.certificate); undefined with one */
+  readonly certificate?: string | undefined;
   /** item → base64 blob; `{}` while the tenant waits to be sealed */
   readonly encryptedData: Readonly<Record<string, string>>;
 }
@@ -102,8 +111,11 @@ export function finishSealedSecret(doc: Record<string, unknown>, f: SealedSecret
   // The controller reads the scope from these top-level annotations only; a template must not override it.
   delete annotations[NAMESPACE_WIDE_ANNOTATION];
   delete annotations[CLUSTER_WIDE_ANNOTATION];
+  // a template's own would make the downgrade check attribute the file to another certificate
+  delete annotations[ANNOTATION.certificate];
   Object.assign(annotations, scopeAnnotations(tenant.scope), wildsealAnnotations, {
     [ANNOTATION.sealedInputsSha256]: f.sealedInputsSha256,
+    ...(f.certificate === undefined ? {} : { [ANNOTATION.certificate]: f.certificate }),
   });
 
   const spec = mapping(doc, "spec");

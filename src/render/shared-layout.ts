@@ -64,11 +64,15 @@ export const SHARED_TARGET = { scope: "cluster-wide", namespace: "", name: "" } 
 
 /** Annotations that change with the certificate or the sealing certificate: only in `_shared`, never in a tenant folder. */
 const RENEWAL_ANNOTATIONS = [ANNOTATION.certSha256, ANNOTATION.certNotAfter, ANNOTATION.sealingCertSha256, ANNOTATION.sealedInputsSha256];
+/** What `_shared/<certificate>/` alone carries: the folder a tenant lists already says which base it reuses. */
+const BASE_ANNOTATIONS = [...RENEWAL_ANNOTATIONS, ANNOTATION.certificate];
 
 export interface SharedFacts {
   readonly leaf: CertFacts;
   readonly sealingCertSha256: string;
   readonly sealedInputsSha256: string;
+  /** several certificates: the base's certificate (ANNOTATION.certificate); undefined for `_shared/` */
+  readonly certificate?: string | undefined;
   /** item → base64 blob; `{}` while waiting to be sealed */
   readonly encryptedData: Readonly<Record<string, string>>;
 }
@@ -85,7 +89,12 @@ export function sharedSealedSecret(f: SharedFacts): Record<string, unknown> {
     kind: "SealedSecret",
     metadata: {
       name: SHARED_NAME,
-      annotations: { ...scopeAnnotations("cluster-wide"), ...fingerprints, [ANNOTATION.sealedInputsSha256]: f.sealedInputsSha256 },
+      annotations: {
+        ...scopeAnnotations("cluster-wide"),
+        ...fingerprints,
+        [ANNOTATION.sealedInputsSha256]: f.sealedInputsSha256,
+        ...(f.certificate === undefined ? {} : { [ANNOTATION.certificate]: f.certificate }),
+      },
     },
     spec: {
       template: { metadata: { annotations: { ...fingerprints } }, type: "kubernetes.io/tls" },
@@ -124,8 +133,8 @@ function mappingAt(parent: unknown, ...keys: readonly string[]): Record<string, 
 /**
  * The strategic-merge patch for one tenant: its finished SealedSecret (finishSealedSecret has set
  * names, namespace and annotations) without the ciphertext, the scope annotations (the shared one
- * carries cluster-wide) and the fingerprints that change on renewal; metadata.namespace goes in the
- * JSON patch (see the top of this file).
+ * carries cluster-wide), the fingerprints that change on renewal and the certificate's name (the base
+ * carries it); metadata.namespace goes in the JSON patch (see the top of this file).
  */
 export function tenantPatch(finished: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const patch = structuredClone(finished) as Record<string, unknown>;
@@ -133,7 +142,7 @@ export function tenantPatch(finished: Readonly<Record<string, unknown>>): Record
   if (metadata !== undefined) delete metadata["namespace"];
   for (const annotations of [mappingAt(patch, "metadata", "annotations"), mappingAt(patch, "spec", "template", "metadata", "annotations")]) {
     if (annotations === undefined) continue;
-    for (const k of [...RENEWAL_ANNOTATIONS, NAMESPACE_WIDE_ANNOTATION, CLUSTER_WIDE_ANNOTATION]) delete annotations[k];
+    for (const k of [...BASE_ANNOTATIONS, NAMESPACE_WIDE_ANNOTATION, CLUSTER_WIDE_ANNOTATION]) delete annotations[k];
   }
   const spec = mappingAt(patch, "spec");
   if (spec !== undefined) delete spec["encryptedData"];
