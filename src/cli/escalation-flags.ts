@@ -1,3 +1,4 @@
+import { collect } from "./repeatable.ts";
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { DEFAULT_ESCALATION_LABEL, isMention } from "../pipeline/escalation.ts";
@@ -40,7 +41,7 @@ export function addEscalationOptions(command: Command): Command {
     .option(
       "--escalate-mention <handle>",
       "pull-request mode: mention @user or @org/team in the escalation comment (repeat for more)",
-      (value: string, previous: string[] = []) => [...previous, value],
+      collect,
     )
     .option("--escalation-label <name>", "pull-request mode: label added to an escalated pull request", DEFAULT_ESCALATION_LABEL);
 }

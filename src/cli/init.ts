@@ -1,3 +1,4 @@
+import { collect } from "./repeatable.ts";
 import type { Command } from "commander";
 
 export interface InitFlags {
@@ -6,7 +7,6 @@ export interface InitFlags {
   readonly controller: string[];
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /**
  * `wildseal init [DIR] --source-secret NS/NAME --cluster NAME=CERT.pem|NAME [--controller NS/NAME]…`:

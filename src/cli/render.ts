@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { addRemovalOptions, type RemovalFlags } from "./removal-flags.ts";
-import { collect } from "./source-files.ts";
+import { collect } from "./repeatable.ts";
 
 /** --quiet of `render` and `sync`. */
 export const QUIET_HELP = "no progress on stderr (shown for renders of 1,000 tenants or more: a bar on a terminal, a line every 2 s otherwise)";

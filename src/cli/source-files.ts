@@ -17,11 +17,6 @@ export interface SourceFileArg {
   readonly path: string;
 }
 
-/** Commander's collector for a repeatable option. */
-export function collect(value: string, previous: readonly string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 export function parseSourceFileArg(value: string): SourceFileArg {
   const eq = value.indexOf("=");
   if (eq > 0) {

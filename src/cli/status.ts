@@ -1,3 +1,4 @@
+import { collect } from "./repeatable.ts";
 import type { Command } from "commander";
 
 /**
@@ -13,7 +14,6 @@ export interface StatusFlags {
   readonly probeTimeout: string;
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function register(program: Command): void {
   program

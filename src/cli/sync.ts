@@ -5,7 +5,7 @@ import { AUTHOR_HELP } from "../git/commit-identity.ts";
 import { SIGNING_KEY_HELP } from "../git/signing.ts";
 import { addRemovalOptions, type RemovalFlags } from "./removal-flags.ts";
 import { QUIET_HELP } from "./render.ts";
-import { collect } from "./source-files.ts";
+import { collect } from "./repeatable.ts";
 
 /**
  * `wildseal sync --repo URL|PATH (--source-file PATH | --source-secret NS/NAME) [--mode push|pull-request] [--branch main]`
@@ -74,7 +74,7 @@ export function addDeliveryOptions(command: Command): Command {
     )
     .option("--mode <mode>", "push | pull-request", "push")
     .option("--branch <name>", "the branch Flux/Argo CD follow", "main")
-    .option("--label <name>", "pull-request label (repeatable; default wildseal)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--label <name>", "pull-request label (repeatable; default wildseal)", collect, [] as string[])
     .option("--auto-merge <method>", "enable auto-merge on the pull request: merge | squash | rebase")
     .option("--github-api-url <url>", "GitHub REST API base URL (GitHub Enterprise); default from the remote's host")
     .option("--github-repository <owner/repo>", "the GitHub repository, when the remote URL does not say it")

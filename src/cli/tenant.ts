@@ -1,3 +1,4 @@
+import { collect } from "./repeatable.ts";
 import { Option } from "commander";
 import type { Command } from "commander";
 import { SCOPES } from "../seal/scope.ts";
@@ -17,7 +18,6 @@ export interface AddFlags {
   repo: string;
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function register(program: Command): void {
   const tenant = program.command("tenant").description("manage tenant files in tenants/");

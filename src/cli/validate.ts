@@ -2,7 +2,7 @@ import { Option } from "commander";
 import type { Command } from "commander";
 import type { Diagnostic } from "../errors.ts";
 import type { RepositoryCheck } from "../render/check-repository.ts";
-import { collect } from "./source-files.ts";
+import { collect } from "./repeatable.ts";
 
 /**
  * `wildseal validate [--repo DIR] [--source-file FILE] [--format text|github]`: every problem of

@@ -1,3 +1,4 @@
+import { collect } from "./repeatable.ts";
 import type { Command } from "commander";
 import type { LevelWithSilent } from "pino";
 import { UsageError } from "../errors.ts";
@@ -82,7 +83,7 @@ export function register(program: Command): void {
     .option(
       "--probe-address <host=addr:port>",
       "with --verify-rollout: dial HOST at ADDR:PORT instead of its DNS name on 443, still sending HOST as SNI (repeat for more; HOST may be *.example.com); wins over wildseal.yaml's spec.probe.addresses and clusters[].probe.address",
-      (value: string, previous: string[] = []) => [...previous, value],
+      collect,
     )
     .option("--probe-timeout <duration>", "with --verify-rollout: give each host's lookup, connect and handshake this long", "5s")
     .option("--probe-interval <duration>", "with --verify-rollout: probe each host at most this often", "1m")
