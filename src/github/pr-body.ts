@@ -7,7 +7,7 @@
 import type { Tenant } from "../model/types.ts";
 import type { ExistingTree } from "../render/plan.ts";
 import type { RenderChange } from "../render/render-repository.ts";
-import { ANNOTATION, readCommittedSealedSecret } from "../render/sealed-secret-document.ts";
+import { recordedCertificates } from "../render/sealed-secret-document.ts";
 import { committedBaseOf } from "../render/shared-layout.ts";
 import type { CertFacts } from "../tls/types.ts";
 import { rfc3339 } from "../rfc3339.ts";
@@ -98,12 +98,8 @@ export function certificatesInChange(
       // a shared-layout tenant's folder holds no SealedSecret: its certificate is in the base it reuses
       const base = cluster === undefined || own === undefined ? undefined : committedBaseOf(cluster, own);
       const [folder, files] = base === undefined ? [c.tenant, own] : [base.folder, base.files];
-      for (const [file, bytes] of files ?? []) {
-        const ss = readCommittedSealedSecret(bytes, `${output}/${c.cluster}/${folder}/${file}`);
-        const sha256 = ss?.annotations[ANNOTATION.certSha256];
-        const notAfter = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
-        if (sha256 === undefined || Number.isNaN(notAfter.getTime())) continue;
-        if (before === undefined || notAfter > before.notAfter) before = { sha256, notAfter };
+      for (const r of recordedCertificates(files ?? new Map(), `${output}/${c.cluster}/${folder}`)) {
+        if (before === undefined || r.notAfter > before.notAfter) before = r;
       }
     }
     return [{ name, renewed: true, ...(before === undefined ? {} : { before }), after }];

@@ -1,5 +1,5 @@
 import type { ExistingTree } from "../render/plan.ts";
-import { ANNOTATION, readCommittedSealedSecret } from "../render/sealed-secret-document.ts";
+import { recordedCertificates } from "../render/sealed-secret-document.ts";
 import { SHARED_FOLDER } from "../render/shared-layout.ts";
 import type { CertFacts } from "../tls/types.ts";
 
@@ -50,14 +50,6 @@ function* committedCertificateFacts(tree: ExistingTree, output: string): Generat
     const folders = new Map(out.tenants);
     if (out.shared !== undefined) folders.set(SHARED_FOLDER, out.shared);
     for (const [certificate, base] of out.sharedCertificates ?? []) folders.set(`${SHARED_FOLDER}/${certificate}`, base);
-    for (const [tenant, t] of folders) {
-      for (const [file, bytes] of t.files) {
-        const ss = readCommittedSealedSecret(bytes, `${output}/${cluster}/${tenant}/${file}`);
-        const sha256 = ss?.annotations[ANNOTATION.certSha256];
-        const notAfter = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
-        if (sha256 === undefined || Number.isNaN(notAfter.getTime())) continue;
-        yield { sha256, notAfter };
-      }
-    }
+    for (const [tenant, t] of folders) yield* recordedCertificates(t.files, `${output}/${cluster}/${tenant}`);
   }
 }

@@ -5,7 +5,7 @@ import type { ExistingTree, Plan, SharedPlan, TenantPlan } from "./plan.ts";
 import { writeTenantFolder, type WriteCounts } from "./rendered-files.ts";
 import { sealJobsInline } from "./seal-batch.ts";
 import { removeSharedBase, removeSharedFolder, writeSharedFolder } from "./shared-files.ts";
-import { committedSharedBase, type SharedBase } from "./shared-layout.ts";
+import { committedSharedBase } from "./shared-layout.ts";
 
 /**
  * The shared layout's part of applying a plan (render-repository.ts calls it): each shared base
@@ -32,10 +32,10 @@ export async function writeSharedPlans(
   const toSeal = plan.shared.filter((s): s is Extract<SharedPlan, { kind: "seal" }> => s.kind === "seal");
   const sealed = toSeal.length === 0 ? [] : sealJobsInline({ jobs: toSeal.map((s) => ({ cluster: s.cluster, target: s.target })), certs, items, now });
   for (const [i, s] of toSeal.entries()) {
-    await writeSharedFolder(repoDir, output, s.cluster, s.certificate, sharedFilesAfterSealing(s, sealed[i] ?? {}), baseOf(existing, s.cluster, s.certificate), files);
+    await writeSharedFolder(repoDir, output, s.cluster, s.certificate, sharedFilesAfterSealing(s, sealed[i] ?? {}), committedSharedBase(existing.get(s.cluster), s.certificate), files);
   }
   for (const s of plan.shared) {
-    if (s.kind === "rewrite") await writeSharedFolder(repoDir, output, s.cluster, s.certificate, s.files, baseOf(existing, s.cluster, s.certificate), files);
+    if (s.kind === "rewrite") await writeSharedFolder(repoDir, output, s.cluster, s.certificate, s.files, committedSharedBase(existing.get(s.cluster), s.certificate), files);
   }
 
   const folders = plan.tenants.flatMap((p) => (p.kind === "shared" && p.write !== undefined ? [{ p, write: p.write }] : []));
@@ -51,14 +51,9 @@ export async function writeSharedPlans(
   }
 }
 
-function baseOf(existing: ExistingTree, cluster: string, certificate: SharedBase) {
-  const c = existing.get(cluster);
-  return c === undefined ? undefined : committedSharedBase(c, certificate);
-}
-
 export async function removeUnusedShared(repoDir: string, output: string, plan: Plan, existing: ExistingTree, files: WriteCounts): Promise<void> {
   for (const s of plan.shared) {
     if (s.kind === "remove-all") await removeSharedFolder(repoDir, output, s.cluster, files);
-    else if (s.kind === "remove") await removeSharedBase(repoDir, output, s.cluster, s.certificate, baseOf(existing, s.cluster, s.certificate), files);
+    else if (s.kind === "remove") await removeSharedBase(repoDir, output, s.cluster, s.certificate, committedSharedBase(existing.get(s.cluster), s.certificate), files);
   }
 }

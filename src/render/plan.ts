@@ -199,13 +199,19 @@ export interface SeveralCertificates {
   readonly certificateOf: ReadonlyMap<string, string>;
 }
 
-/** The certificate a tenant is sealed with: its own (several) or the one of the render. */
-function materialOf(tenant: Tenant, input: PlanInput): CertificateMaterial | undefined {
-  if (input.several === undefined) {
-    return { leaf: input.leaf, chainSha256: input.chainSha256, sourceLabel: input.sourceLabel, ...(input.caSha256 === undefined ? {} : { caSha256: input.caSha256 }) };
-  }
-  const name = input.several.certificateOf.get(tenant.name);
-  return name === undefined ? undefined : input.several.materials.get(name);
+/**
+ * The certificate a tenant or a shared base is sealed with, by name (sharedBaseOfTenant): the render's
+ * one, or the named one of several. Undefined when there is none, or it expired: what it would seal is
+ * held (planRender reports the expiry once).
+ */
+function usableMaterial(certificate: string | undefined, input: PlanInput): CertificateMaterial | undefined {
+  const material =
+    input.several === undefined
+      ? { leaf: input.leaf, chainSha256: input.chainSha256, sourceLabel: input.sourceLabel, ...(input.caSha256 === undefined ? {} : { caSha256: input.caSha256 }) }
+      : certificate === undefined
+        ? undefined
+        : input.several.materials.get(certificate);
+  return material === undefined || material.leaf.notAfter.getTime() <= input.now.getTime() ? undefined : material;
 }
 
 export function placeholderContext(tenant: Tenant, leaf: CertFacts): PlaceholderContext {
@@ -348,7 +354,7 @@ export function planRender(input: PlanInput): Plan {
   return { tenants: plans, shared, indexes, diagnostics };
 }
 
-/** The base a shared tenant reuses: `_shared/` with one certificate, its certificate's with several. */
+/** A tenant's certificate with several (undefined: none was chosen), and so the base it reuses in the shared layout; undefined with one certificate (`_shared/`). */
 function sharedBaseOfTenant(tenant: Tenant, input: PlanInput): SharedBase {
   return input.several === undefined ? undefined : input.several.certificateOf.get(tenant.name);
 }
@@ -395,7 +401,7 @@ function finishSharedPlans(input: PlanInput, plans: readonly TenantPlan[], wante
       const plan = wanted.get(key);
       if (plan !== undefined && reusedNow.has(key)) decided.push(plan);
       else if (reusedByHeld.has(key)) decided.push({ kind: "hold", cluster, certificate });
-      else if (committed !== undefined && committedSharedBase(committed, certificate) !== undefined) decided.push({ kind: "remove", cluster, certificate });
+      else if (committedSharedBase(committed, certificate) !== undefined) decided.push({ kind: "remove", cluster, certificate });
     }
     if (decided.length > 0 && decided.every((d) => d.kind === "remove")) out.push({ kind: "remove-all", cluster });
     else out.push(...decided);
@@ -403,24 +409,16 @@ function finishSharedPlans(input: PlanInput, plans: readonly TenantPlan[], wante
   return out;
 }
 
-/** The certificate a base is sealed with: the render's one, or the named one of several. */
-function materialOfBase(certificate: SharedBase, input: PlanInput): CertificateMaterial | undefined {
-  if (input.several === undefined) {
-    return { leaf: input.leaf, chainSha256: input.chainSha256, sourceLabel: input.sourceLabel, ...(input.caSha256 === undefined ? {} : { caSha256: input.caSha256 }) };
-  }
-  return certificate === undefined ? undefined : input.several.materials.get(certificate);
-}
-
 /** One shared SealedSecret, as planTenant plans a tenant's own: keep, rewrite around the ciphertext, or seal. */
 function planShared(cluster: string, certificate: SharedBase, input: PlanInput, tree: CommittedTree): SharedPlan {
   const sealingSha = input.sealingCertSha256.get(cluster);
   if (sealingSha === undefined) return { kind: "hold", cluster, certificate };
-  const material = materialOfBase(certificate, input);
-  // expired: its tenants are held too, and planRender says so once
-  if (material === undefined || material.leaf.notAfter.getTime() <= input.now.getTime()) return { kind: "hold", cluster, certificate };
+  // no usable certificate: its tenants are held too
+  const material = usableMaterial(certificate, input);
+  if (material === undefined) return { kind: "hold", cluster, certificate };
   const { leaf } = material;
   const existing = input.existing.get(cluster);
-  const existingBase = existing === undefined ? undefined : committedSharedBase(existing, certificate);
+  const existingBase = committedSharedBase(existing, certificate);
   const committed = tree.shared.get(baseKey(cluster, certificate));
   const key = certificateKeyOfBase(certificate);
   const own = tree.sealedBy.get(committed) === key ? notAfterOf(committed, sharedPath(input.output, cluster, certificate)) : undefined;
@@ -561,9 +559,9 @@ function planTenant(tenant: Tenant, input: PlanInput, tree: CommittedTree, share
   if (gated !== undefined && gated.length > 0) return hold(gated);
   const sealingSha = input.sealingCertSha256.get(tenant.cluster);
   if (sealingSha === undefined) return hold([]); // the cluster's diagnostic is reported once, by the caller
-  const material = materialOf(tenant, input);
   // no certificate (never without a gate), or an expired one: reported once, by planRender
-  if (material === undefined || material.leaf.notAfter.getTime() <= input.now.getTime()) return hold([]);
+  const material = usableMaterial(sharedBaseOfTenant(tenant, input), input);
+  if (material === undefined) return hold([]);
   const { leaf } = material;
 
   const who = `tenant ${tenant.name} (${tenant.file})`;

@@ -204,16 +204,13 @@ export async function renderInputs(inputs: RepositoryInputs, opts: RenderOptions
     diagnostics.push(several.diagnostic);
     return { diagnostics, changes: summarize(holdEverything(existing, [])), leaf: tls.leaf, files };
   }
-  const crt = tls.secret.data.get("tls.crt");
   const plan = planRender({
     output: config.output,
     clusters: config.clusters.map((c) => c.name),
     tenants: model.tenants,
     invalidTenants: model.invalid.map((t) => t.name),
     templates: templates.templates,
-    leaf: tls.leaf,
-    chainSha256: createHash("sha256").update(crt?.reveal() ?? Buffer.alloc(0)).digest("hex"),
-    ...(tls.ca === undefined ? {} : { caSha256: createHash("sha256").update(tls.ca).digest("hex") }),
+    ...certificateMaterial(tls, opts.sourceLabel ?? "certificate source"),
     sealingCertSha256: new Map([...sealing.certs].map(([c, cert]) => [c, cert.sha256])),
     gates: several.kind === "several" ? several.gates : hostGates(model, tls.leaf),
     ...(several.kind === "several" ? { several: several.several } : config.certificates[0] === undefined ? {} : { certificateName: config.certificates[0].name }),
@@ -221,7 +218,6 @@ export async function renderInputs(inputs: RepositoryInputs, opts: RenderOptions
     objectPolicy: objectPolicyOf(config),
     removals: model.tenantSet === "incomplete" ? { kind: "held" } : (opts.removals ?? DEFAULT_REMOVAL_LIMIT),
     now,
-    sourceLabel: opts.sourceLabel ?? "certificate source",
   });
   diagnostics.push(...plan.diagnostics);
   if (several.kind === "several") {
@@ -231,6 +227,17 @@ export async function renderInputs(inputs: RepositoryInputs, opts: RenderOptions
   }
   await applyPlan(opts, config.output, plan, existing, sealing.certs, now, files);
   return { diagnostics, changes: summarize(plan), leaf: tls.leaf, files };
+}
+
+/** What planning needs of a certificate: its leaf, the fingerprints its sealed inputs include, how diagnostics name its source. */
+function certificateMaterial(tls: TlsMaterial, sourceLabel: string): CertificateMaterial {
+  const crt = tls.secret.data.get("tls.crt");
+  return {
+    leaf: tls.leaf,
+    chainSha256: createHash("sha256").update(crt?.reveal() ?? Buffer.alloc(0)).digest("hex"),
+    ...(tls.ca === undefined ? {} : { caSha256: createHash("sha256").update(tls.ca).digest("hex") }),
+    sourceLabel,
+  };
 }
 
 type Several =
@@ -270,13 +277,7 @@ function severalOf(config: WildsealConfig, model: RepositoryModel, opts: RenderO
     const g = given.get(c.name);
     if (g === undefined) continue;
     tls.set(c.name, g.tls);
-    const crt = g.tls.secret.data.get("tls.crt");
-    materials.set(c.name, {
-      leaf: g.tls.leaf,
-      chainSha256: createHash("sha256").update(crt?.reveal() ?? Buffer.alloc(0)).digest("hex"),
-      ...(g.tls.ca === undefined ? {} : { caSha256: createHash("sha256").update(g.tls.ca).digest("hex") }),
-      sourceLabel: g.label,
-    });
+    materials.set(c.name, certificateMaterial(g.tls, g.label));
   }
   const sans: CertificateSans[] = config.certificates.map((c) => ({ name: c.name, dnsNames: materials.get(c.name)?.leaf.dnsNames ?? [] }));
   const gates = new Map<string, Diagnostic[]>();
@@ -305,10 +306,8 @@ async function applySeveral(
 ): Promise<void> {
   const certOf = (p: TenantPlan): string | undefined =>
     p.kind === "seal" || p.kind === "rewrite" ? several.several.certificateOf.get(p.tenant.name) : p.kind === "shared" ? p.certificate : undefined;
-  const [first, ...rest] = [...several.tls.keys()];
-  for (const name of [first, ...rest]) {
-    const tls = name === undefined ? undefined : several.tls.get(name);
-    if (name === undefined || tls === undefined) continue;
+  const first = several.tls.keys().next().value;
+  for (const [name, tls] of several.tls) {
     // the first pass also writes the indexes and prunes; the others write their tenants' folders only
     const mine: Plan = {
       ...plan,

@@ -143,6 +143,20 @@ export function readCommittedSealedSecret(bytes: Buffer, source: string): Commit
   return fast === "not-canonical" ? parseCommittedSealedSecret(bytes, source) : fast;
 }
 
+/**
+ * The certificate each committed SealedSecret among a folder's `files` records: its cert-sha256 and
+ * a valid cert-not-after (files recording neither are passed over). `folder` is the folder's
+ * repository path, for diagnostics of the full parse.
+ */
+export function* recordedCertificates(files: ReadonlyMap<string, Buffer>, folder: string): Generator<{ readonly sha256: string; readonly notAfter: Date }> {
+  for (const [file, bytes] of files) {
+    const ss = readCommittedSealedSecret(bytes, `${folder}/${file}`);
+    const sha256 = ss?.annotations[ANNOTATION.certSha256];
+    const notAfter = new Date(ss?.annotations[ANNOTATION.certNotAfter] ?? Number.NaN);
+    if (sha256 !== undefined && !Number.isNaN(notAfter.getTime())) yield { sha256, notAfter };
+  }
+}
+
 /** The full, positioned YAML parse: what readCanonicalSealedSecret must always agree with. */
 export function parseCommittedSealedSecret(bytes: Buffer, source: string): CommittedSealedSecret | undefined {
   let doc;

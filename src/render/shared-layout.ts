@@ -4,7 +4,7 @@ import type { CertFacts } from "../tls/types.ts";
 import { dumpYaml } from "../yaml/dump.ts";
 import { ANNOTATION } from "./sealed-secret-document.ts";
 import { isDnsLabel } from "../model/names.ts";
-import type { ExistingClusterOutput, ExistingTenantOutput } from "./plan.ts";
+import type { ExistingClusterOutput, ExistingTenantOutput, ExistingTree } from "./plan.ts";
 import { KUSTOMIZATION, generatedHeader } from "./tree.ts";
 import type { RenderedDocument } from "./tree.ts";
 
@@ -52,9 +52,9 @@ export function sharedBaseFolder(certificate: SharedBase): string {
   return `${SHARED_FOLDER}/${certificate}`;
 }
 
-/** A committed base: the files directly in `_shared/`, or those of `_shared/<certificate>/`. */
-export function committedSharedBase(cluster: ExistingClusterOutput, certificate: SharedBase): ExistingTenantOutput | undefined {
-  return certificate === undefined ? cluster.shared : cluster.sharedCertificates?.get(certificate);
+/** A committed base: the files directly in `_shared/`, or those of `_shared/<certificate>/` (none without the cluster's output). */
+export function committedSharedBase(cluster: ExistingClusterOutput | undefined, certificate: SharedBase): ExistingTenantOutput | undefined {
+  return certificate === undefined ? cluster?.shared : cluster?.sharedCertificates?.get(certificate);
 }
 
 const SEALED_SECRET_TARGET = { group: "bitnami.com", version: "v1alpha1", kind: "SealedSecret", name: SHARED_NAME } as const;
@@ -179,15 +179,6 @@ export function sharedTenantFiles(
   return files;
 }
 
-/**
- * Whether a committed tenant folder reuses its cluster's one-certificate base, `../_shared` (then
- * `_shared/` must stay while the folder does). For either kind of base: sharedBaseUsedBy.
- */
-export function usesShared(files: ReadonlyMap<string, Buffer>): boolean {
-  const used = sharedBaseUsedBy(files);
-  return used !== undefined && used.certificate === undefined;
-}
-
 /** `  - ../_shared` or `  - ../_shared/<label>` on a line of its own, as sharedTenantFiles writes it */
 const SHARED_RESOURCE_LINE = new RegExp(`\\n {2}- \\.\\./${SHARED_FOLDER}(?:/([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?))?\\n`);
 
@@ -214,4 +205,35 @@ export function committedBaseOf(
   if (used === undefined) return undefined;
   const base = committedSharedBase(cluster, used.certificate);
   return base === undefined ? undefined : { folder: sharedBaseFolder(used.certificate), files: base.files };
+}
+
+/**
+ * For each committed tenant folder (`cluster/tenant`), what `read` finds where its certificate is
+ * recorded: the folder itself, else the shared base it reuses — read once per base, however many
+ * tenants reuse it. `folder` is the one read, relative to the output folder (`cluster/tenant`,
+ * `cluster/_shared`, `cluster/_shared/<certificate>`). Tenants with nothing found are left out.
+ */
+export function recordedPerTenant<T>(
+  tree: ExistingTree,
+  read: (files: ReadonlyMap<string, Buffer>, folder: string) => T | undefined,
+): Map<string, { readonly value: T; readonly folder: string }> {
+  const out = new Map<string, { value: T; folder: string }>();
+  for (const [cluster, c] of tree) {
+    const bases = new Map<string, T | undefined>();
+    for (const [tenant, t] of c.tenants) {
+      const folder = `${cluster}/${tenant}`;
+      const own = read(t.files, folder);
+      if (own !== undefined) {
+        out.set(folder, { value: own, folder });
+        continue;
+      }
+      const base = committedBaseOf(c, t.files);
+      if (base === undefined) continue;
+      const baseFolder = `${cluster}/${base.folder}`;
+      if (!bases.has(baseFolder)) bases.set(baseFolder, read(base.files, baseFolder));
+      const shared = bases.get(baseFolder);
+      if (shared !== undefined) out.set(folder, { value: shared, folder: baseFolder });
+    }
+  }
+  return out;
 }

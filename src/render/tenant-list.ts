@@ -2,7 +2,7 @@ import type { Diagnostic } from "../errors.ts";
 import { InvalidInputError } from "../errors.ts";
 import { readExistingTreeOrReport } from "./rendered-files.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "./sealed-secret-document.ts";
-import { committedBaseOf } from "./shared-layout.ts";
+import { recordedPerTenant } from "./shared-layout.ts";
 import { rfc3339 } from "../rfc3339.ts";
 import { mapLimit } from "../map-limit.ts";
 import { loadRepositoryModel } from "../model/load-repository.ts";
@@ -64,9 +64,8 @@ export async function listTenants(repoDir: string, lastChange: (file: string) =>
 
 /** `cluster/tenant` → the cert-not-after of the SealedSecret in that tenant's output folder. */
 async function committedNotAfter(repoDir: string, config: WildsealConfig, problems: Diagnostic[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
   const tree = await readExistingTreeOrReport(repoDir, config.output, problems);
-  if (tree === undefined) return out;
+  if (tree === undefined) return new Map();
   const notAfterIn = (files: ReadonlyMap<string, Buffer>, folder: string): string | undefined => {
     let found: string | undefined;
     for (const [file, bytes] of files) {
@@ -76,21 +75,9 @@ async function committedNotAfter(repoDir: string, config: WildsealConfig, proble
     }
     return found;
   };
-  for (const [cluster, c] of tree) {
-    // a base is read once per cluster, not once per tenant that reuses it
-    const bases = new Map<string, string | undefined>();
-    for (const [tenant, t] of c.tenants) {
-      const own = notAfterIn(t.files, `${config.output}/${cluster}/${tenant}`);
-      // shared layout: a folder that reuses a base (_shared/, _shared/<certificate>/) carries no certificate of its own; the base's is its
-      const base = own === undefined ? committedBaseOf(c, t.files) : undefined;
-      if (base !== undefined && !bases.has(base.folder)) bases.set(base.folder, notAfterIn(base.files, `${config.output}/${cluster}/${base.folder}`));
-      const date = own ?? (base === undefined ? undefined : bases.get(base.folder));
-      if (date !== undefined) out.set(`${cluster}/${tenant}`, date);
-    }
-  }
-  return out;
+  // shared layout: a folder that reuses a base (_shared/, _shared/<certificate>/) carries no certificate of its own; the base's is its
+  return new Map([...recordedPerTenant(tree, (files, folder) => notAfterIn(files, `${config.output}/${folder}`))].map(([tenant, r]) => [tenant, r.value]));
 }
-
 
 /** The table `tenant list` prints; `-` where nothing is known. */
 export function formatTenantTable(rows: readonly TenantRow[]): string {

@@ -5,7 +5,7 @@ import type { WildsealConfig } from "../model/types.ts";
 import { assertRepository } from "../render/check-repository.ts";
 import { readExistingTreeOrReport } from "../render/rendered-files.ts";
 import { ANNOTATION, readCommittedSealedSecret } from "../render/sealed-secret-document.ts";
-import { committedBaseOf } from "../render/shared-layout.ts";
+import { recordedPerTenant } from "../render/shared-layout.ts";
 import { rfc3339 } from "../rfc3339.ts";
 import { classifyTenant, probeableHosts, type CommittedCertificate, type CommittedTenant, type StatusRow } from "./classify.ts";
 import { readCertificateHistory, sinceAndEarlier, type CertificateHistory } from "./history.ts";
@@ -99,9 +99,8 @@ export async function committedCertificates(
   config: WildsealConfig,
   problems: Diagnostic[],
 ): Promise<Map<string, { readonly certificate: CommittedCertificate; readonly folder: string }>> {
-  const out = new Map<string, { certificate: CommittedCertificate; folder: string }>();
   const tree = await readExistingTreeOrReport(repoDir, config.output, problems);
-  if (tree === undefined) return out;
+  if (tree === undefined) return new Map();
   const certificateIn = (files: ReadonlyMap<string, Buffer>, folder: string): CommittedCertificate | undefined => {
     let found: CommittedCertificate | undefined;
     for (const [file, bytes] of files) {
@@ -113,25 +112,7 @@ export async function committedCertificates(
     }
     return found;
   };
-  for (const [cluster, c] of tree) {
-    // a base is read once however many tenants reuse it
-    const bases = new Map<string, CommittedCertificate | undefined>();
-    for (const [tenant, t] of c.tenants) {
-      const folder = `${cluster}/${tenant}`;
-      const own = certificateIn(t.files, folder);
-      if (own !== undefined) {
-        out.set(folder, { certificate: own, folder });
-        continue;
-      }
-      const base = committedBaseOf(c, t.files);
-      if (base === undefined) continue;
-      const baseFolder = `${cluster}/${base.folder}`;
-      if (!bases.has(baseFolder)) bases.set(baseFolder, certificateIn(base.files, baseFolder));
-      const shared = bases.get(baseFolder);
-      if (shared !== undefined) out.set(folder, { certificate: shared, folder: baseFolder });
-    }
-  }
-  return out;
+  return new Map([...recordedPerTenant(tree, certificateIn)].map(([tenant, r]) => [tenant, { certificate: r.value, folder: r.folder }]));
 }
 
 /** `3d4h`, `2h5m`, `4m10s`, `12s` */
