@@ -5,7 +5,7 @@
  * "unchanged" instead of touching the PR).
  */
 import type { Tenant } from "../model/types.ts";
-import type { ExistingTree } from "../render/plan.ts";
+import { SEALING_CHANGES, type ExistingTree } from "../render/plan.ts";
 import type { RenderChange } from "../render/render-repository.ts";
 import { recordedCertificates } from "../render/sealed-secret-document.ts";
 import { committedBaseOf } from "../render/shared-layout.ts";
@@ -84,7 +84,7 @@ export function certificatesInChange(
   output: string,
 ): CertificateInChange[] {
   // a removed tenant's certificate is no part of what the change delivers (the table still names it)
-  const changed = changes.filter((c) => (c.kind === "renew" || c.kind === "add" || c.kind === "update" || c.kind === "reseal") && c.certificate !== undefined);
+  const changed = changes.filter((c) => SEALING_CHANGES.has(c.kind) && c.certificate !== undefined);
   const names = [...new Set(changed.map((c) => c.certificate ?? ""))].sort((a, b) => a.localeCompare(b, "en"));
   return names.flatMap((name): CertificateInChange[] => {
     const after = leaves.get(name);

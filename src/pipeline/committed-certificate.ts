@@ -6,35 +6,29 @@ import type { CertFacts } from "../tls/types.ts";
 const NOT_RECORDED = "(not recorded in the repository)";
 
 /**
- * The certificate a branch holds now, as far as its rendered SealedSecrets' public annotations
- * tell: the fingerprint and notAfter (the newest, when tenants differ). Serial, issuer and SANs
- * are not recorded in Git, so a pull request shows them for the new certificate only. Pure: the
- * render step hands in the committed tree it read before writing (`output` names its folder).
+ * What a branch's rendered SealedSecrets' public annotations tell of its certificates, in one pass:
+ * - `newest`: the certificate the branch holds now (fingerprint and notAfter; the newest, when
+ *   tenants differ). Serial, issuer and SANs are not recorded in Git, so a pull request shows them
+ *   for the new certificate only.
+ * - `earliestNotAfter`: what expires first of what is deployed, the number an escalation must watch
+ *   (the newest would hide, with several certificates or tenants held on an older one, the one about
+ *   to expire).
+ * Pure: the render step hands in the committed tree it read before writing (`output` names its folder).
  */
-export function committedCertificate(tree: ExistingTree, output: string): CertFacts | undefined {
-  let best: CommittedCertificateFacts | undefined;
-  for (const c of committedCertificateFacts(tree, output)) if (best === undefined || c.notAfter > best.notAfter) best = c;
-  if (best === undefined) return undefined;
-  return {
-    sha256: best.sha256,
-    notAfter: best.notAfter,
-    serial: NOT_RECORDED,
-    subject: NOT_RECORDED,
-    issuer: NOT_RECORDED,
-    notBefore: new Date(Number.NaN),
-    dnsNames: [],
-  };
-}
-
-/**
- * The earliest notAfter among the branch's SealedSecrets: what expires first of what is deployed,
- * the number an escalation must watch. Not `committedCertificate`'s newest: with several
- * certificates (or tenants held on an older one) the newest would hide the one about to expire.
- */
-export function earliestCommittedNotAfter(tree: ExistingTree, output: string): Date | undefined {
+export function committedCertificates(tree: ExistingTree, output: string): { readonly newest: CertFacts | undefined; readonly earliestNotAfter: Date | undefined } {
+  let newest: CommittedCertificateFacts | undefined;
   let earliest: Date | undefined;
-  for (const c of committedCertificateFacts(tree, output)) if (earliest === undefined || c.notAfter < earliest) earliest = c.notAfter;
-  return earliest;
+  for (const c of committedCertificateFacts(tree, output)) {
+    if (newest === undefined || c.notAfter > newest.notAfter) newest = c;
+    if (earliest === undefined || c.notAfter < earliest) earliest = c.notAfter;
+  }
+  return {
+    newest:
+      newest === undefined
+        ? undefined
+        : { sha256: newest.sha256, notAfter: newest.notAfter, serial: NOT_RECORDED, subject: NOT_RECORDED, issuer: NOT_RECORDED, notBefore: new Date(Number.NaN), dnsNames: [] },
+    earliestNotAfter: earliest,
+  };
 }
 
 interface CommittedCertificateFacts {

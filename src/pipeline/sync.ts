@@ -10,6 +10,7 @@ import { publishPullRequest, type AutoMergeMethod, type PublishPullRequestResult
 import { apiBaseUrl, pullRequestRepository, type RepoRef } from "../github/repo-ref.ts";
 import { tokenCredentials } from "../git/credentials.ts";
 import type { RepositoryModel } from "../model/index.ts";
+import { SEALING_CHANGES, type ChangeKind } from "../render/plan.ts";
 import { renderInputs, throttled, type RenderChange, type RenderProgress, type RenderResult } from "../render/render-repository.ts";
 import { loadRepositoryInputs, type RepositoryInputs } from "../render/repository-inputs.ts";
 import type { RemovalLimit } from "../render/removal-policy.ts";
@@ -18,7 +19,7 @@ import type { CertFacts, TlsMaterial } from "../tls/types.ts";
 import { describeSource, readCertificate, type CertificateSource } from "./certificate-source.ts";
 import { controllerCertFetcher, resolveControllerCerts, type ClusterCertReport, type ControllerCertFetcher, type ControllerCertOptions } from "./cluster-certs.ts";
 import { certificateDomain, commitSummary } from "./commit-summary.ts";
-import { committedCertificate, earliestCommittedNotAfter } from "./committed-certificate.ts";
+import { committedCertificates } from "./committed-certificate.ts";
 
 /**
  * One sync (docs/cli.md `wildseal sync`): read the certificate, clone the repository privately,
@@ -199,8 +200,10 @@ async function renderInto(
     ...(opts.onProgress === undefined ? {} : { onProgress: throttled(opts.onProgress) }),
   });
   const config = inputs.model.config;
-  const certBefore = forReview && config !== undefined && inputs.existing !== undefined ? committedCertificate(inputs.existing, config.output) : undefined;
-  const committedNotAfter = forReview && config !== undefined && inputs.existing !== undefined ? earliestCommittedNotAfter(inputs.existing, config.output) : undefined;
+  // one pass over the committed SealedSecrets for both (10,000 of them in a large repository)
+  const committed = forReview && config !== undefined && inputs.existing !== undefined ? committedCertificates(inputs.existing, config.output) : undefined;
+  const certBefore = committed?.newest;
+  const committedNotAfter = committed?.earliestNotAfter;
   opts.signal?.throwIfAborted();
   const sealingCerts = await sealingCertsFor(dir, inputs.model, opts, now, fetcher, say);
   opts.signal?.throwIfAborted();
@@ -226,10 +229,10 @@ async function renderInto(
  */
 export function namingCertificates(summary: CommitSummary | null, result: Pick<RenderResult, "changes" | "leaves">): CommitSummary | null {
   if (summary === null || result.leaves === undefined) return summary;
-  const of = (kinds: ReadonlySet<string>): string[] =>
+  const of = (kinds: ReadonlySet<ChangeKind>): string[] =>
     [...new Set(result.changes.flatMap((c) => (kinds.has(c.kind) && c.certificate !== undefined ? [c.certificate] : [])))].sort();
-  const renewed = of(new Set(["renew"]));
-  const sealed = of(new Set(["renew", "add", "update", "reseal"]));
+  const renewed = of(new Set<ChangeKind>(["renew"]));
+  const sealed = of(SEALING_CHANGES);
   const name = renewed[0] ?? sealed[0];
   const first = name === undefined ? undefined : result.leaves.get(name);
   if (first === undefined) return summary;

@@ -55,6 +55,9 @@ import type { RenderedDocument } from "./tree.ts";
 
 export type ChangeKind = "add" | "update" | "renew" | "reseal" | "remove" | "keep" | "hold";
 
+/** The changes that seal a tenant with its certificate: those a commit's Wildseal-Certificate and a PR's certificate rows count. */
+export const SEALING_CHANGES: ReadonlySet<ChangeKind> = new Set<ChangeKind>(["add", "update", "renew", "reseal"]);
+
 export type TenantPlan =
   | { readonly kind: "keep"; readonly cluster: string; readonly tenant: Tenant }
   | { readonly kind: "rewrite"; readonly cluster: string; readonly tenant: Tenant; readonly files: ReadonlyMap<string, string> }

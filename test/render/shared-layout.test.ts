@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { formatDiagnostic } from "../../src/errors.ts";
 import { loadConfig } from "../../src/model/load-config.ts";
-import { committedCertificate } from "../../src/pipeline/committed-certificate.ts";
+import { committedCertificates } from "../../src/pipeline/committed-certificate.ts";
 import { renderRepository } from "../../src/render/render-repository.ts";
 import { readExistingTree } from "../../src/render/rendered-files.ts";
 import { listTenants } from "../../src/render/tenant-list.ts";
@@ -286,7 +286,7 @@ describe("shared layout", () => {
     await renderRepository({ repoDir: dir, tls: leaf.tls });
     const listing = await listTenants(dir, async () => null);
     assert.deepEqual(listing.rows.map((r) => [r.name, r.certificateNotAfter]), [["acme", rfc3339(leaf.tls.leaf.notAfter)], ["beta", rfc3339(leaf.tls.leaf.notAfter)]]);
-    const facts = committedCertificate(await readExistingTree(dir, "rendered"), "rendered");
+    const facts = committedCertificates(await readExistingTree(dir, "rendered"), "rendered").newest;
     assert.equal(facts?.sha256, leaf.tls.leaf.sha256);
   });
 });
