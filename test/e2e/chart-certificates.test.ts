@@ -7,13 +7,14 @@ import { parseTrailers } from "../../src/git/trailers.ts";
 import { generateCa, generateLeaf, tlsSecretOf, type GeneratedCertificate } from "../../src/tls/generate.ts";
 import { secretManifestObject } from "../../src/tls/secret-manifest.ts";
 import { validateTlsSecret } from "../../src/tls/tls-material.ts";
-import { git, makeBareRemote, PERSON, remoteFile, remoteLog, type BareRemote, type LoggedCommit } from "../helpers/git-fixtures.ts";
+import { git, makeBareRemote, remoteFile, type BareRemote, type LoggedCommit } from "../helpers/git-fixtures.ts";
 import { tenantYaml } from "../helpers/tenant-yaml.ts";
 import { assertNoKeyMaterial } from "../pipeline/watch-world.ts";
 import { ensureBinaries, startCluster, tearDownScenario, type Cluster } from "./cluster.ts";
 import {
   CHART, CI, chartTools, find, freePort, podProcess, readyz, RELEASE, RELEASE_NS, spawnChartWatch, tokenKubeconfig,
   type Deployment, type K8sObject, type Role,
+  waitForWildsealCommit as waitForCommit,
 } from "./chart-support.ts";
 import { run, stopManaged, tailOf, waitFor, type ManagedProcess } from "./processes.ts";
 
@@ -123,11 +124,7 @@ describe("Helm chart with two certificates: the chart's RBAC on a real kube-apis
   const sealedFor = (tenant: string, sha: string) => new RegExp(`wildseal.dev/cert-sha256: "?${sha}`).test(sealedOf(tenant) ?? "");
   /** waits for a commit by wildseal (not the person) at the tip of main carrying `action`, for which `done` holds */
   const waitForWildsealCommit = (action: string, done: () => boolean) =>
-    waitFor(`a wildseal "${action}" commit on main; watch log:\n${tailOf(watchLog)}`, async () => {
-      assert.ok(!watch?.hasExited(), `wildseal watch exited:\n${tailOf(watchLog)}`);
-      const tip = remoteLog(r().path, "main")[0];
-      return tip && tip.author !== `${PERSON.name} <${PERSON.email}>` && tip.message.includes(`Wildseal-Action: ${action}`) && done() ? tip : undefined;
-    }, 90_000);
+    waitForCommit({ remote: () => r().path, process: () => watch, log: () => watchLog }, action, done);
   /** what the platform's Flux would do: apply the tenant's SealedSecret from the branch tip (as admin) */
   const applySealed = async (tenant: string) => {
     const text = sealedOf(tenant);

@@ -6,7 +6,8 @@ import { dirname, join, resolve } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { loadAll } from "js-yaml";
 import type { Cluster } from "./cluster.ts";
-import { run, spawnManaged, type ManagedProcess } from "./processes.ts";
+import { PERSON, remoteLog, type LoggedCommit } from "../helpers/git-fixtures.ts";
+import { run, spawnManaged, tailOf, waitFor, type ManagedProcess } from "./processes.ts";
 
 // What the chart e2e files (chart.test.ts, chart-certificates.test.ts) share: helm on the chart, the rendered
 // objects' shapes, a TokenRequest kubeconfig for the chart's ServiceAccount, and `wildseal watch` run as a local
@@ -178,4 +179,21 @@ export function readyz(port: number): Promise<number> {
     req.on("error", () => res(0));
     req.end();
   });
+}
+
+/**
+ * Waits (90 s at most) for a commit by wildseal — not the person — at the tip of `remote`'s main,
+ * carrying `Wildseal-Action: action`, for which `done` holds; fails at once if the watch exited,
+ * with the tail of its log either way.
+ */
+export function waitForWildsealCommit(
+  watch: { readonly remote: () => string; readonly process: () => ManagedProcess | undefined; readonly log: () => string },
+  action: string,
+  done: () => boolean,
+): Promise<LoggedCommit> {
+  return waitFor(`a wildseal "${action}" commit on main; watch log:\n${tailOf(watch.log())}`, async () => {
+    assert.ok(!watch.process()?.hasExited(), `wildseal watch exited:\n${tailOf(watch.log())}`);
+    const tip = remoteLog(watch.remote(), "main")[0];
+    return tip && tip.author !== `${PERSON.name} <${PERSON.email}>` && tip.message.includes(`Wildseal-Action: ${action}`) && done() ? tip : undefined;
+  }, 90_000);
 }

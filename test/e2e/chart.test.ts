@@ -5,13 +5,14 @@ import { after, before, describe, test } from "node:test";
 import { secretManifestObject } from "../../src/tls/secret-manifest.ts";
 import { generateCa, generateLeaf, generateSealingKeyPair, tlsSecretOf, type GeneratedCertificate } from "../../src/tls/generate.ts";
 import { validateTlsSecret } from "../../src/tls/tls-material.ts";
-import { makeBareRemote, PERSON, pushAsPerson, remoteFile, remoteLog, type BareRemote } from "../helpers/git-fixtures.ts";
+import { makeBareRemote, pushAsPerson, remoteFile, type BareRemote } from "../helpers/git-fixtures.ts";
 import { ensureBinaries, startCluster, tearDownScenario, type Cluster } from "./cluster.ts";
 import { tenantYaml } from "../pipeline/sync-world.ts";
 import { run, stopManaged, tailOf, waitFor, type ManagedProcess } from "./processes.ts";
 import {
   CHART, CI, chartTools, find, freePort, podProcess, readyz as readyzOn, RELEASE, RELEASE_NS, spawnChartWatch, tokenKubeconfig,
   type Container, type Deployment, type K8sObject, type PodSpec, type PolicyRule, type Role, type RoleBinding,
+  waitForWildsealCommit as waitForCommit,
 } from "./chart-support.ts";
 
 // issue 10: the Helm chart deploy/helm/wildseal. helm (built from its Go module by test/e2e/setup) lints and
@@ -392,11 +393,7 @@ describe("Helm chart deploy/helm/wildseal", { timeout: 30 * 60_000 }, () => {
     };
     /** waits for a commit by wildseal (not the person) at the tip of main carrying `action` */
     const waitForWildsealCommit = (action: string, done: () => boolean) =>
-      waitFor(`a wildseal "${action}" commit on main; watch log:\n${tailOf(watchLog)}`, async () => {
-        assert.ok(!watch?.hasExited(), `wildseal watch exited:\n${tailOf(watchLog)}`);
-        const tip = remoteLog(r().path, "main")[0];
-        return tip && tip.author !== `${PERSON.name} <${PERSON.email}>` && tip.message.includes(`Wildseal-Action: ${action}`) && done() ? tip : undefined;
-      }, 90_000);
+      waitForCommit({ remote: () => r().path, process: () => watch, log: () => watchLog }, action, done);
 
     test("wildseal watch, run with the rendered container's args and env and the ServiceAccount's token, pushes", async (t) => {
       const cl = c();
